@@ -1,0 +1,1 @@
+complete --command tconvcalc --no-files --arguments "(env _TCONVCALC_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) tconvcalc)" --condition "env _TCONVCALC_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) tconvcalc"

@@ -1,0 +1,127 @@
+"""Output for people (rich) and for scripts (JSON, plain). rich is imported inside functions only."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from tconvcalc import shapes
+from tconvcalc.layer import LayerShape
+from tconvcalc.params import format_shape
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def console(stderr: bool = False) -> Console:
+    """A rich console that never interprets user data as markup and respects NO_COLOR."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def emit_json(doc: Any) -> None:
+    """Exactly one JSON document on stdout."""
+    sys.stdout.write(json.dumps(doc) + "\n")
+
+
+def _pad_text(pad: tuple[int, int]) -> str:
+    return str(pad[0]) if pad[0] == pad[1] else f"{pad[0]},{pad[1]}"
+
+
+def layer_title(layer: LayerShape) -> str:
+    name = "ConvTranspose" if layer.operation == "conv_transpose" else "Conv"
+    return f"{name}{layer.dims}d  {format_shape(layer.input_shape)} -> {format_shape(layer.output_shape)}"
+
+
+def dim_formula(layer: LayerShape, dim: int) -> str:
+    i, k, s = layer.input_spatial[dim], layer.kernel_size[dim], layer.stride[dim]
+    pad, d = layer.padding[dim], layer.dilation[dim]
+    if layer.operation == "conv_transpose":
+        return shapes.convt_formula(i, k, s, pad, layer.output_padding[dim], d)
+    return shapes.conv_formula(i, k, s, pad, d)
+
+
+def dim_names(dims: int) -> tuple[str, ...]:
+    """PyTorch's names of the spatial dimensions: L; H, W; D, H, W."""
+    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[dims]
+
+
+def explain_lines(layer: LayerShape) -> list[str]:
+    """The size formula with the numbers substituted, step by step, one block per dimension."""
+    lines: list[str] = []
+    for dim, name in enumerate(dim_names(layer.dims)):
+        i, k, s = layer.input_spatial[dim], layer.kernel_size[dim], layer.stride[dim]
+        (pb, pe), d = layer.padding[dim], layer.dilation[dim]
+        op, o, full = layer.output_padding[dim], layer.output_spatial[dim], layer.full_size[dim]
+        k_eff = shapes.effective_kernel(k, d)
+        params = f"i={i} k={k} s={s} p={_pad_text((pb, pe))} d={d}"
+        if layer.operation == "conv_transpose":
+            lines += [
+                f"{name} (dim {dim}): {params} op={op}",
+                f"  k_eff = d*(k-1)+1        = {d}*({k}-1)+1 = {k_eff}",
+                f"  full  = (i-1)*s + k_eff  = ({i}-1)*{s} + {k_eff} = {full}",
+                f"          ({s - 1} zero(s) between inputs, every kernel window whole)",
+                f"  crop padding             = {full} - {pb} - {pe} = {full - pb - pe}",
+                f"  + output_padding         = {full - pb - pe} + {op} = {o}",
+                "          (computed values at the end, not zeros)",
+                f"  output                   = {o}",
+            ]
+        else:
+            spare = (full - k_eff) % s
+            lines += [
+                f"{name} (dim {dim}): {params}",
+                f"  k_eff  = d*(k-1)+1            = {d}*({k}-1)+1 = {k_eff}",
+                f"  padded = i + p_begin + p_end  = {i} + {pb} + {pe} = {full}",
+                f"  output = floor((padded-k_eff)/s)+1 = floor(({full}-{k_eff})/{s})+1 = {o}",
+                f"  unused = (padded-k_eff) mod s = {spare}",
+            ]
+            if pb == pe:
+                lines.append(f"          (a ConvTranspose needs output_padding={spare} to give back {i})")
+    return lines
+
+
+def print_layer(layer: LayerShape, explain: bool) -> None:
+    """A rich table of one layer: a row per spatial dimension, then weight and parameter count."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    out = console()
+    transposed = layer.operation == "conv_transpose"
+    legend = "k kernel_size, s stride, p padding, d dilation" + (", op output_padding" if transposed else "")
+    table = Table(
+        title=Text(layer_title(layer)),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        caption=Text(legend),
+        caption_justify="left",
+    )
+    headers = ["dim", "in", "k", "s", "p", "d"] + (["op"] if transposed else [])
+    for name in headers:
+        table.add_column(name, justify="right")
+    table.add_column("out", justify="right", style="bold")
+    table.add_column("formula", no_wrap=True)
+    for dim, name in enumerate(dim_names(layer.dims)):
+        row = [
+            name,
+            str(layer.input_spatial[dim]),
+            str(layer.kernel_size[dim]),
+            str(layer.stride[dim]),
+            _pad_text(layer.padding[dim]),
+            str(layer.dilation[dim]),
+        ]
+        if transposed:
+            row.append(str(layer.output_padding[dim]))
+        row += [str(layer.output_spatial[dim]), dim_formula(layer, dim).replace(" ", "")]
+        table.add_row(*(Text(c) for c in row))
+    out.print(table)
+    if layer.weight_shape is not None and layer.parameters is not None and layer.out_channels is not None:
+        layout = "(C_in, C_out/groups, *k)" if transposed else "(C_out, C_in/groups, *k)"
+        weights = layer.parameters - layer.out_channels
+        out.print(Text(f"weight {layout}: {tuple(layer.weight_shape)}, groups={layer.groups}"))
+        out.print(Text(f"parameters: {layer.parameters:,} ({weights:,} weights + {layer.out_channels:,} bias)"))
+    if explain:
+        for line in explain_lines(layer):
+            out.print(Text(line))

@@ -1,0 +1,82 @@
+"""Startup hygiene in real subprocesses: the fast paths import neither NumPy nor rich."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+PROBE = """
+import sys, runpy
+sys.argv = ["tconvcalc", *{args!r}]
+try:
+    runpy.run_module("tconvcalc", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+heavy = sorted(m for m in ("numpy", "rich", "torch", "pydantic") if m in sys.modules)
+sys.stderr.write("HEAVY=" + ",".join(heavy) + " CODE=" + str(code) + "\\n")
+"""
+
+
+def _imports(*args: str) -> tuple[str, str]:
+    env = {**os.environ, "_TCONVCALC_COMPLETE": ""}
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=list(args))], capture_output=True, text=True, env=env, check=False
+    )
+    tail = proc.stderr.strip().splitlines()[-1]
+    return tail, proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("shape", "16", "-k", "4", "-s", "2", "-p", "1", "--json"),
+        ("shape", "1x3x16x16", "-k", "4", "-s", "2", "-p", "1", "--plain"),
+        ("shape", "16", "-k", "0", "--json"),
+        ("shape", "--help"),
+        ("--help",),
+    ],
+)
+def test_fast_paths_import_no_numpy_or_rich(args):
+    """shape --json/--plain, errors and --help never import numpy, rich, torch or pydantic."""
+    tail, _ = _imports(*args)
+    assert tail.startswith("HEAVY= "), tail
+
+
+def test_probe_sees_rich_when_rendering_a_table():
+    """The probe can fail: the table output does import rich."""
+    tail, _ = _imports("shape", "16", "-k", "4")
+    assert "rich" in tail
+
+
+def test_tab_completion_imports_nothing_heavy():
+    """A TAB completion (Typer's protocol) answers without importing numpy or rich."""
+    env = {
+        **os.environ,
+        "_TCONVCALC_COMPLETE": "complete_bash",
+        "COMP_WORDS": "tconvcalc shape 16 --out",
+        "COMP_CWORD": "3",
+    }
+    code = (
+        "import sys; from tconvcalc.cli import main\ntry: main()\nexcept SystemExit: pass\n"
+        "sys.stderr.write(str(sorted(m for m in ('numpy','rich') if m in sys.modules)))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert "--output-size" in proc.stdout.split()
+    assert proc.stderr.endswith("[]")
+
+
+def test_console_script_json_round_trip():
+    """python -m tconvcalc prints one JSON document that parses."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tconvcalc", "shape", "2", "-k", "2", "-s", "2", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(proc.stdout)["output_shape"] == [4, 4]
