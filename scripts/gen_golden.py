@@ -52,6 +52,56 @@ def random_config(rng: random.Random, operation: str) -> dict[str, Any]:
     return config
 
 
+def value_cases(rng: random.Random, count: int) -> list[dict[str, Any]]:
+    """Small float64 conv_transpose calls with torch's output: every parameter, groups, bias, batching."""
+    import numpy as np
+    import torch
+
+    cases: list[dict[str, Any]] = []
+    while len(cases) < count:
+        dims, groups = rng.choice([1, 2, 3]), rng.choice([1, 1, 2])
+        cin, cout_g = groups * rng.randint(1, 2), rng.randint(1, 2)
+        spatial = [rng.randint(1, 4) for _ in range(dims)]
+        kernel = [rng.randint(1, 3) for _ in range(dims)]
+        stride = [rng.randint(1, 3) for _ in range(dims)]
+        dilation = [rng.randint(1, 2) for _ in range(dims)]
+        padding = [rng.randint(0, 2) for _ in range(dims)]
+        op = [rng.randint(0, max(s, d) - 1) for s, d in zip(stride, dilation)]
+        batched = rng.random() < 0.5
+        gen = np.random.default_rng(rng.randint(0, 2**31))
+        x = gen.integers(-3, 4, size=([2] if batched else []) + [cin, *spatial]).astype(float)
+        w = gen.integers(-3, 4, size=[cin, cout_g, *kernel]).astype(float)
+        b = gen.integers(-3, 4, size=[groups * cout_g]).astype(float) if rng.random() < 0.5 else None
+        f = getattr(torch.nn.functional, f"conv_transpose{dims}d")
+        try:
+            y = f(
+                torch.from_numpy(x),
+                torch.from_numpy(w),
+                None if b is None else torch.from_numpy(b),
+                stride,
+                padding,
+                op,
+                groups,
+                dilation,
+            )
+        except RuntimeError:
+            continue
+        cases.append(
+            {
+                "x": x.tolist(),
+                "w": w.tolist(),
+                "bias": None if b is None else b.tolist(),
+                "stride": stride,
+                "padding": padding,
+                "output_padding": op,
+                "groups": groups,
+                "dilation": dilation,
+                "y": y.numpy().tolist(),
+            }
+        )
+    return cases
+
+
 def main() -> None:
     import torch
 
@@ -67,6 +117,10 @@ def main() -> None:
     path.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
     refused = sum(c["expected"] is None for c in cases)
     print(f"{path.relative_to(ROOT)}: {len(cases)} cases, {refused} refused by torch {torch.__version__}")
+    values = {"torch": torch.__version__, "generator": "scripts/gen_golden.py", "cases": value_cases(rng, 60)}
+    path = ROOT / "tests" / "data" / "golden_values.json"
+    path.write_text(json.dumps(values, separators=(",", ":")) + "\n")
+    print(f"{path.relative_to(ROOT)}: {len(values['cases'])} conv_transpose calls with torch's output")
 
 
 if __name__ == "__main__":

@@ -5,23 +5,45 @@ The size arithmetic imported here is pure Python; the NumPy engine is loaded on 
 
 from __future__ import annotations
 
+from typing import Any
+
 from tconvcalc.errors import ExitStatus, LayerError, ResourceError, TConvError, UsageError
 from tconvcalc.layer import LayerShape, TensorShape, conv_layer, conv_transpose_layer
 from tconvcalc.shapes import conv_output_size, conv_transpose_output_size, output_padding_for_size
 
 __version__ = "0.1.0"
 
+_LAZY = {  # NumPy-backed names, imported on first use so that `import tconvcalc` stays light
+    "conv_transpose": "tconvcalc.engine",
+    "conv": "tconvcalc.engine",
+    "conv_matrix": "tconvcalc.matrix",
+    "SparseMatrix": "tconvcalc.matrix",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tconvcalc' has no attribute {name!r}")
+
+
 __all__ = [
     "ExitStatus",
     "LayerError",
     "LayerShape",
     "ResourceError",
+    "SparseMatrix",
     "TConvError",
     "TensorShape",
     "UsageError",
     "__version__",
+    "conv",
     "conv_layer",
+    "conv_matrix",
     "conv_output_size",
+    "conv_transpose",
     "conv_transpose_layer",
     "conv_transpose_output_size",
     "output_padding_for_size",

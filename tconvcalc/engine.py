@@ -1,0 +1,240 @@
+"""The NumPy engine: ``conv_transpose`` and ``conv`` with the semantics of ``torch.nn.functional``.
+
+``conv_transpose(y, w)`` is the adjoint of ``conv(x, w)`` with the same weight tensor: with ``W`` the matrix
+of the convolution, ``conv(x) = W x`` and ``conv_transpose(y) = W^T y``. Three further views compute the same
+numbers for teaching and cross-checking (:mod:`tconvcalc.views`).
+
+The fast path of ``conv_transpose`` (:mod:`tconvcalc.transpose`) is one GEMM per (batch, group) plus one
+gather or scatter pass, whichever is smaller; it never builds the zero-inserted input.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tconvcalc import layer as layers
+from tconvcalc import shapes
+from tconvcalc.errors import LayerError, ResourceError, UsageError
+
+DEFAULT_MEMORY_LIMIT = 1 << 30  # bytes
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validated conv or conv_transpose call, normalised to batched arrays of the computing dtype."""
+
+    x: np.ndarray  # (N, C_in, *spatial)
+    w: np.ndarray  # ConvT (C_in, C_out/g, *k); conv (C_out, C_in/g, *k)
+    bias: np.ndarray | None
+    layer: layers.LayerShape
+    batched: bool
+
+    @property
+    def dims(self) -> int:
+        return self.layer.dims
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        """(N, C_out, *spatial out), always batched."""
+        lay = self.layer
+        return (self.x.shape[0], lay.out_channels or 0, *lay.output_spatial)
+
+    def finish(self, out: np.ndarray) -> np.ndarray:
+        """Add the bias, drop the batch axis of unbatched input, make the result contiguous."""
+        if self.bias is not None:
+            out = out + self.bias.reshape((1, -1) + (1,) * self.dims)
+        out = np.ascontiguousarray(out, dtype=self.x.dtype)
+        return out if self.batched else out[0]
+
+
+def compute_dtype(*arrays: np.ndarray | None) -> np.dtype[Any]:
+    """float32 when every operand is float32; float64 otherwise."""
+    present = [a for a in arrays if a is not None]
+    return np.dtype(np.float32) if all(a.dtype == np.float32 for a in present) else np.dtype(np.float64)
+
+
+def _as_array(value: Any, name: str) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise UsageError(f"{name} must be real numbers, got dtype {arr.dtype}")
+    return arr
+
+
+def prepare(
+    operation: str,
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: shapes.IntArg = 1,
+    padding: shapes.PaddingArg = 0,
+    output_padding: shapes.IntArg = 0,
+    dilation: shapes.IntArg = 1,
+    groups: int = 1,
+) -> Problem:
+    """Validate a call exactly as :func:`tconvcalc.layer.conv_transpose_layer` / ``conv_layer`` do."""
+    x, w = _as_array(input, "input"), _as_array(weight, "weight")
+    b = None if bias is None else _as_array(bias, "bias")
+    dims = w.ndim - 2
+    if not 1 <= dims <= 3:
+        layout = "(C_in, C_out/groups, *k)" if operation == "conv_transpose" else "(C_out, C_in/groups, *k)"
+        raise LayerError(f"weight must have 3 to 5 axes {layout}, got shape {w.shape}")
+    name = f"{'conv_transpose' if operation == 'conv_transpose' else 'conv'}{dims}d"
+    if x.ndim not in (dims + 1, dims + 2):
+        raise LayerError(
+            f"expected a {dims + 1}-axis (unbatched) or {dims + 2}-axis (batched) input to {name}, got shape {x.shape}"
+        )
+    batched = x.ndim == dims + 2
+    if not batched:
+        x = x[None]
+    if groups < 1:
+        raise LayerError(f"groups={groups} must be a positive integer")
+    kernel = w.shape[2:]
+    if operation == "conv_transpose":
+        if w.shape[0] % groups:
+            raise LayerError(
+                f"weight of shape {w.shape}: its {w.shape[0]} input channels are not divisible by groups={groups}"
+            )
+        expected_cin, cout = w.shape[0], w.shape[1] * groups
+    else:
+        if w.shape[0] % groups:
+            raise LayerError(
+                f"weight of shape {w.shape}: its {w.shape[0]} output channels are not divisible by groups={groups}"
+            )
+        expected_cin, cout = w.shape[1] * groups, w.shape[0]
+    if x.shape[1] != expected_cin:
+        raise LayerError(
+            f"input of shape {tuple(x.shape[1:] if not batched else x.shape)} has {x.shape[1]} channels, "
+            f"but the weight {w.shape} with groups={groups} expects {expected_cin}"
+        )
+    if b is not None and b.shape != (cout,):
+        raise LayerError(f"bias must have shape ({cout},) for {cout} output channels, got {b.shape}")
+    source = layers.TensorShape(tuple(x.shape[2:]), channels=x.shape[1], batch=x.shape[0])
+    if operation == "conv_transpose":
+        lay = layers.conv_transpose_layer(source, kernel, stride, padding, output_padding, dilation, groups, cout)
+    else:
+        lay = layers.conv_layer(source, kernel, stride, padding, dilation, groups, cout)
+    dtype = compute_dtype(x, w, b)
+    return Problem(
+        x.astype(dtype, copy=False),
+        w.astype(dtype, copy=False),
+        None if b is None else b.astype(dtype, copy=False),
+        lay,
+        batched,
+    )
+
+
+def check_memory(nbytes: int, limit: int | None, what: str) -> None:
+    """Refuse work whose arrays would exceed ``limit`` bytes, saying how much it would need."""
+    if limit is not None and nbytes > limit:
+        raise ResourceError(
+            f"{what} would need {human_bytes(nbytes)}, over the memory limit of {human_bytes(limit)} "
+            "(raise it with --memory-limit)"
+        )
+
+
+def human_bytes(nbytes: int) -> str:
+    """``1536`` -> ``1.5 KiB``.
+
+    >>> human_bytes(100), human_bytes(3 * 2**30)
+    ('100 B', '3.0 GiB')
+    """
+    value, unit = float(nbytes), "B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            break
+        value /= 1024
+    return f"{int(value)} B" if unit == "B" else f"{value:,.1f} {unit}"
+
+
+def conv_forward(p: Problem) -> np.ndarray:
+    """im2col + GEMM: gather every window of the padded input, then one GEMM per (batch, group)."""
+    lay, x, w = p.layer, p.x, p.w
+    n, groups, dims = x.shape[0], lay.groups, lay.dims
+    cout_g, cin_g, kernel = w.shape[0] // groups, w.shape[1], w.shape[2:]
+    pad = [(0, 0), (0, 0), *lay.padding]
+    xp = np.pad(x, pad) if any(pb or pe for pb, pe in lay.padding) else x
+    k_eff = tuple(shapes.effective_kernel(k, d) for k, d in zip(kernel, lay.dilation))
+    windows = np.lib.stride_tricks.sliding_window_view(xp, k_eff, axis=tuple(range(2, 2 + dims)))
+    pick: tuple[slice, ...] = (slice(None), slice(None))
+    pick += tuple(slice(0, o * s, s) for o, s in zip(lay.output_spatial, lay.stride))
+    pick += tuple(slice(None, None, d) for d in lay.dilation)
+    windows = windows[pick]  # (N, C_in, *out, *k)
+    out_sp = lay.output_spatial
+    # (N, G, C_in/g, *out, *k) -> (N, G, C_in/g, *k, *out) -> (N, G, C_in/g*taps, P_out)
+    windows = windows.reshape(n, groups, cin_g, *out_sp, *kernel)
+    order = (0, 1, 2, *range(3 + dims, 3 + 2 * dims), *range(3, 3 + dims))
+    patches = np.ascontiguousarray(windows.transpose(order)).reshape(n, groups, cin_g * math.prod(kernel), -1)
+    wg = w.reshape(groups, cout_g, cin_g * math.prod(kernel))
+    out: np.ndarray = np.matmul(wg, patches).reshape(p.out_shape)
+    return out
+
+
+def conv_memory(p: Problem) -> int:
+    """Bytes of the im2col patches and the output."""
+    lay = p.layer
+    n = p.x.shape[0]
+    patches = n * p.x.shape[1] * math.prod(lay.kernel_size) * math.prod(lay.output_spatial)
+    return int((patches + n * (lay.out_channels or 0) * math.prod(lay.output_spatial)) * p.x.dtype.itemsize)
+
+
+METHODS = ("fast", "scatter", "matrix", "zero-insert")
+
+
+def conv_transpose(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: shapes.IntArg = 1,
+    padding: shapes.PaddingArg = 0,
+    output_padding: shapes.IntArg = 0,
+    groups: int = 1,
+    dilation: shapes.IntArg = 1,
+    *,
+    method: str = "fast",
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+) -> np.ndarray:
+    """Transposed convolution with the semantics and argument order of ``F.conv_transpose{1,2,3}d``.
+
+    ``weight`` is ``(C_in, C_out/groups, *k)``; the dimension is ``weight.ndim - 2``; input is
+    ``(N, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``. float32 stays float32, anything else is float64.
+    ``method`` picks one of the equivalent computations in :data:`METHODS`.
+
+    >>> conv_transpose([[[[0, 1], [2, 3]]]], [[[[0, 1], [2, 3]]]]).astype(int).tolist()
+    [[[[0, 0, 1], [0, 4, 6], [4, 12, 9]]]]
+    """
+    p = prepare("conv_transpose", input, weight, bias, stride, padding, output_padding, dilation, groups)
+    if method == "fast":
+        from tconvcalc import transpose
+
+        check_memory(transpose.fast_memory(p), memory_limit, "conv_transpose")
+        return p.finish(transpose.conv_transpose_fast(p))
+    from tconvcalc import views
+
+    return p.finish(views.conv_transpose_view(p, method, memory_limit))
+
+
+def conv(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: shapes.IntArg = 1,
+    padding: shapes.PaddingArg = 0,
+    dilation: shapes.IntArg = 1,
+    groups: int = 1,
+    *,
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+) -> np.ndarray:
+    """Convolution (cross-correlation) with the semantics and argument order of ``F.conv{1,2,3}d``.
+
+    ``weight`` is ``(C_out, C_in/groups, *k)``; ``padding`` may be ``'same'`` or ``'valid'``.
+
+    >>> conv([[0., 1, 2, 3]], [[[1., 1]]]).tolist()
+    [[1.0, 3.0, 5.0]]
+    """
+    p = prepare("conv", input, weight, bias, stride, padding, 0, dilation, groups)
+    check_memory(conv_memory(p), memory_limit, "conv")
+    return p.finish(conv_forward(p))

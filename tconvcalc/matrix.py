@@ -1,0 +1,129 @@
+"""The sparse matrix ``W`` of a convolution: ``conv(x) = W x`` and ``conv_transpose(y) = W^T y``.
+
+Flattening is row-major over ``(channel, *spatial)``. The weight is PyTorch's Conv layout
+``(C_out, C_in/groups, *k)``, which is also the ConvTranspose layout ``(C_in_T, C_out_T/groups, *k)`` of the
+transposed convolution that multiplies by ``W^T``: the same tensor serves both.
+``W[(co, o), (ci, i)] = w[co, ci - g*C_in/g, j]`` whenever ``i = o*s - p_begin + j*d`` lies inside the input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tconvcalc import shapes
+from tconvcalc.errors import LayerError
+
+
+@dataclass(frozen=True)
+class SparseMatrix:
+    """A matrix in coordinate form: ``matrix[row[n], col[n]] = value[n]``, rows sorted."""
+
+    shape: tuple[int, int]
+    row: np.ndarray
+    col: np.ndarray
+    value: np.ndarray
+
+    @property
+    def nnz(self) -> int:
+        return int(self.value.size)
+
+    @property
+    def T(self) -> SparseMatrix:  # noqa: N802 (the matrix convention)
+        order = np.lexsort((self.row, self.col))
+        return SparseMatrix((self.shape[1], self.shape[0]), self.col[order], self.row[order], self.value[order])
+
+    def todense(self) -> np.ndarray:
+        dense = np.zeros(self.shape, dtype=self.value.dtype)
+        dense[self.row, self.col] = self.value
+        return dense
+
+    def matvec(self, x: np.ndarray) -> np.ndarray:
+        """``self @ x`` for ``x`` of shape ``(cols,)`` or ``(batch, cols)``; vectorised with bincount."""
+        batch = np.atleast_2d(x)
+        out = np.stack(
+            [np.bincount(self.row, weights=self.value * xb[self.col], minlength=self.shape[0]) for xb in batch]
+        )
+        return out if x.ndim == 2 else out[0]
+
+
+def _positions(out_size: int, in_size: int, k: int, s: int, pb: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Input index ``o*s - pb + j*d`` for every (output o, tap j), and whether it lies inside the input."""
+    index = np.arange(out_size)[:, None] * s - pb + np.arange(k)[None, :] * d
+    return index, (index >= 0) & (index < in_size)
+
+
+def matrix_from_weight(
+    weight: np.ndarray,
+    input_spatial: Sequence[int],
+    output_spatial: Sequence[int],
+    stride: Sequence[int],
+    pads: shapes.Pads,
+    dilation: Sequence[int],
+    groups: int,
+) -> SparseMatrix:
+    """W for explicit input and output sizes (the transposed view needs the ConvT's own sizes)."""
+    cout, cin_g, kernel = weight.shape[0], weight.shape[1], weight.shape[2:]
+    dims, cout_g = len(kernel), cout // groups
+    p_in, p_out, taps = math.prod(input_spatial), math.prod(output_spatial), math.prod(kernel)
+    # per spatial dim (O_d, K_d) positions; combine into flat (P_out, taps) input index and mask
+    flat = np.zeros((1,) * (2 * dims), dtype=np.int64)
+    mask = np.ones((1,) * (2 * dims), dtype=bool)
+    for dim in range(dims):
+        idx, ok = _positions(
+            output_spatial[dim], input_spatial[dim], kernel[dim], stride[dim], pads[dim][0], dilation[dim]
+        )
+        shape = [1] * (2 * dims)
+        shape[dim], shape[dims + dim] = output_spatial[dim], kernel[dim]
+        flat = flat * input_spatial[dim] + idx.reshape(shape)
+        mask = mask & ok.reshape(shape)
+    flat = np.broadcast_to(flat, (*output_spatial, *kernel)).reshape(p_out, taps)
+    mask = np.broadcast_to(mask, (*output_spatial, *kernel)).reshape(p_out, taps)
+    # entries ordered (co, o, ci, tap): rows come out sorted
+    co = np.arange(cout)[:, None, None, None]
+    ci = (co // cout_g) * cin_g + np.arange(cin_g)[None, None, :, None]
+    full = (cout, p_out, cin_g, taps)
+    keep = np.broadcast_to(mask[None, :, None, :], full)
+    row = np.broadcast_to(co * p_out + np.arange(p_out)[None, :, None, None], full)[keep]
+    col = np.broadcast_to(ci * p_in + flat[None, :, None, :], full)[keep]
+    value = np.broadcast_to(weight.reshape(cout, 1, cin_g, taps), full)[keep]
+    return SparseMatrix((cout * p_out, groups * cin_g * p_in), row, col, value)
+
+
+def conv_matrix(
+    weight: Any,
+    input_size: Sequence[int],
+    stride: shapes.IntArg = 1,
+    padding: shapes.PaddingArg = 0,
+    dilation: shapes.IntArg = 1,
+    groups: int = 1,
+) -> SparseMatrix:
+    """The matrix W with ``conv(x, weight, ...) == W @ x.ravel()`` for ``x`` of ``input_size``.
+
+    ``input_size`` is ``(C_in, *spatial)`` or spatial only (then ``C_in = C_in/groups * groups``).
+
+    >>> conv_matrix([[[[1, 2], [3, 4]]]], (3, 3)).todense().tolist()[0]
+    [1, 2, 0, 3, 4, 0, 0, 0, 0]
+    """
+    w = np.asarray(weight)
+    dims = w.ndim - 2
+    if not 1 <= dims <= 3:
+        raise LayerError(f"weight must have 3 to 5 axes (C_out, C_in/groups, *k), got shape {w.shape}")
+    size = tuple(input_size)
+    spatial = size[-dims:] if len(size) in (dims, dims + 1) else None
+    if spatial is None:
+        raise LayerError(f"input size {size} must be (C_in, *spatial) or spatial with {dims} dimensions")
+    if groups < 1 or w.shape[0] % groups:
+        raise LayerError(f"groups={groups} must be positive and divide the weight's {w.shape[0]} output channels")
+    if len(size) == dims + 1 and size[0] != w.shape[1] * groups:
+        raise LayerError(
+            f"input has {size[0]} channels, but the weight {w.shape} with groups={groups} expects {w.shape[1] * groups}"
+        )
+    k, s, d = w.shape[2:], shapes.per_dim(stride, dims, "stride"), shapes.per_dim(dilation, dims, "dilation")
+    pads = shapes.resolve_conv_padding(padding, k, s, d)
+    out = shapes.conv_output_size(spatial, k, s, pads, d)
+    return matrix_from_weight(w, spatial, out, s, pads, d, groups)

@@ -1,0 +1,116 @@
+"""The fast path of ``conv_transpose``: GEMM then col2im, without building the zero-inserted input.
+
+``cols = w_g^T y_g`` holds every input element's scaled kernel, one ``(C_out/g, P)`` block per tap. Tap ``j``
+of input ``i`` lands at ``f = i*s + j*d`` of the full output, i.e. in phase ``r = (j*d) mod s`` at grid offset
+``q = (j*d) div s``. The output is accumulated phase by phase on a grid whose inner dimensions are padded to
+the grid width, so that each tap is ONE flat, shifted, contiguous add (rows of thousands of elements rather
+than image rows), and the phases are then interleaved into the cropped output. The batch is processed in
+chunks whose GEMM result fits in cache.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from tconvcalc.engine import Problem
+    from tconvcalc.layer import LayerShape
+
+CHUNK_BYTES = 4 << 20  # the GEMM result of one batch chunk stays within this (an L2-sized working set)
+
+
+def buffer_size(lay: LayerShape) -> tuple[int, ...]:
+    """The full output, extended where output_padding reaches past it (those values are bias only)."""
+    return tuple(max(f, pb + o) for f, (pb, _), o in zip(lay.full_size, lay.padding, lay.output_spatial))
+
+
+def phase_grid(lay: LayerShape) -> tuple[int, ...]:
+    """Per dim, the number of output positions of each phase: ``ceil(buffer / stride)``."""
+    return tuple(-(-b // s) for b, s in zip(buffer_size(lay), lay.stride))
+
+
+def _tap_targets(lay: LayerShape, grid: tuple[int, ...]) -> list[tuple[int, int]]:
+    """For every tap in C order: (flat phase index, flat offset on the padded grid)."""
+    strides = [math.prod(grid[k + 1 :]) for k in range(lay.dims)]
+    targets = []
+    for tap in np.ndindex(*lay.kernel_size):
+        phase = offset = 0
+        for j, d, s, g in zip(tap, lay.dilation, lay.stride, strides):
+            phase = phase * s + (j * d) % s
+            offset += (j * d) // s * g
+        targets.append((phase, offset))
+    return targets
+
+
+def _phase_windows(lay: LayerShape) -> list[tuple[int, tuple[slice, ...], tuple[slice, ...]]]:
+    """For every phase present in the cropped output: (flat phase, output slices, grid slices)."""
+    windows = []
+    for flat, residues in enumerate(itertools.product(*(range(s) for s in lay.stride))):
+        out_sl, grid_sl = [], []
+        for r, s, (pb, _), size in zip(residues, lay.stride, lay.padding, lay.output_spatial):
+            first = (r - pb) % s  # first output o with (o + pb) mod s == r
+            if first >= size:
+                break
+            count = (size - 1 - first) // s + 1
+            out_sl.append(slice(first, None, s))
+            grid_sl.append(slice((first + pb) // s, (first + pb) // s + count))
+        else:
+            windows.append((flat, tuple(out_sl), tuple(grid_sl)))
+    return windows
+
+
+def conv_transpose_fast(p: Problem) -> np.ndarray:
+    """GEMM + flat col2im per batch chunk; returns ``(N, C_out, *out)`` before bias."""
+    lay, x, w = p.layer, p.x, p.w
+    n, groups = x.shape[0], lay.groups
+    cin_g, cout_g, kernel = w.shape[0] // groups, w.shape[1], w.shape[2:]
+    taps, spatial, grid = math.prod(kernel), x.shape[2:], phase_grid(lay)
+    # pad the inner spatial dims of the input to the grid: a tap's add is then one flat window
+    padded = (spatial[0], *grid[1:])
+    if padded != spatial:
+        xp = np.zeros((n, x.shape[1], *padded), dtype=x.dtype)
+        inside: tuple[Any, ...] = (Ellipsis, *(slice(0, i) for i in spatial))
+        xp[inside] = x
+    else:
+        xp = x
+    length = math.prod(padded)
+    # weight (G, C_in/g, C_out/g, *k) -> (G, taps*C_out/g, C_in/g): rows ordered (tap, out channel)
+    wt = np.ascontiguousarray(
+        w.reshape(groups, cin_g, cout_g, taps).transpose(0, 3, 2, 1).reshape(groups, taps * cout_g, cin_g)
+    )
+    inner = math.prod(grid[1:])
+    plane = (grid[0] + 1) * inner  # one spare outer row: a shifted window never runs off the end
+    phases = math.prod(lay.stride)
+    targets, windows = _tap_targets(lay, grid), _phase_windows(lay)
+    out = np.empty((n, groups, cout_g, *lay.output_spatial), dtype=x.dtype)
+    chunk = max(1, CHUNK_BYTES // max(1, groups * taps * cout_g * length * x.dtype.itemsize))
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        cols = np.matmul(wt, xp[start:stop].reshape(stop - start, groups, cin_g, length))
+        cols = cols.reshape(stop - start, groups, taps, cout_g, length)
+        acc = np.zeros((stop - start, groups, phases, cout_g, plane), dtype=x.dtype)
+        for t, (phase, offset) in enumerate(targets):
+            acc[:, :, phase, :, offset : offset + length] += cols[:, :, t]
+        grids = acc[..., : grid[0] * inner].reshape(stop - start, groups, phases, cout_g, *grid)
+        for phase, out_sl, grid_sl in windows:
+            target: tuple[Any, ...] = (slice(start, stop), slice(None), slice(None), *out_sl)
+            source: tuple[Any, ...] = (slice(None), slice(None), phase, slice(None), *grid_sl)
+            out[target] = grids[source]
+    return out.reshape(p.out_shape)
+
+
+def fast_memory(p: Problem) -> int:
+    """Bytes the fast path allocates: the padded input, one chunk's GEMM result and grid, and the output."""
+    lay, item = p.layer, p.x.dtype.itemsize
+    n, cin, cout = p.x.shape[0], p.x.shape[1], lay.out_channels or 0
+    grid = phase_grid(lay)
+    length = lay.input_spatial[0] * math.prod(grid[1:])
+    per_item = cout * math.prod(lay.kernel_size) * length + cout * math.prod(lay.stride) * (grid[0] + 1) * math.prod(
+        grid[1:]
+    )
+    chunk = max(1, min(n, CHUNK_BYTES // max(1, per_item * item)))
+    return int((n * cin * length + chunk * per_item + n * cout * math.prod(lay.output_spatial)) * item)
