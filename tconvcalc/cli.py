@@ -4,26 +4,26 @@ Only typer and the standard library are imported at module level, so that ``--js
 ``--help`` and TAB completion never import NumPy or rich.
 """
 
-from __future__ import annotations
-
+import os
 import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from tconvcalc import __version__
-from tconvcalc.errors import ExitStatus, TConvError, UsageError
+from tconvcalc.errors import ExitStatus, LayerError, TConvError, UsageError
 
-app = typer.Typer(
-    name="tconvcalc",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+_APP_SETTINGS: dict[str, Any] = {
+    "name": "tconvcalc",
+    "no_args_is_help": True,
+    "rich_markup_mode": None,
+    "pretty_exceptions_enable": False,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
+app = typer.Typer(**_APP_SETTINGS)
 
 # Options shared by the commands, named as PyTorch names the parameters.
 Dims = Annotated[int, typer.Option("--dims", min=1, max=3, help="Number of spatial dimensions (1, 2 or 3).")]
@@ -143,16 +143,115 @@ def shape(
             result = layer.conv_transpose_layer(source, k, s, pad, op, d, groups, out_channels, want)
         if mode == "plain":
             typer.echo(params.format_shape(result.output_shape))
-            return
-        from tconvcalc import render
+        elif mode == "json":  # the scripting path: no render module, no rich
+            import json
 
-        if mode == "json":
             doc = result.to_json()
             if explain:
-                doc["explain"] = render.explain_lines(result)
-            render.emit_json(doc)
+                from tconvcalc.render import explain_lines
+
+                doc["explain"] = explain_lines(result)
+            typer.echo(json.dumps(doc))
         else:
+            from tconvcalc import render
+
             render.print_layer(result, explain)
+
+
+@app.command()
+def run(
+    input: Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT",
+            help="Input tensor: a literal like [[0,1],[2,3]], a .npy/.npz/.csv/.txt/.json file, or - for stdin.",
+            show_default=False,
+        ),
+    ],
+    weight: Annotated[
+        str,
+        typer.Argument(
+            metavar="WEIGHT",
+            help="Weight tensor, as INPUT: a bare kernel or PyTorch's layout (C_in, C_out/groups, *k).",
+            show_default=False,
+        ),
+    ],
+    bias: Annotated[str | None, typer.Option("--bias", help="Bias tensor of C_out values, as INPUT.")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="Array name inside .npz files.")] = None,
+    dims: Annotated[
+        int | None, typer.Option("--dims", min=1, max=3, help="Spatial dimensions (default: from the weight).")
+    ] = None,
+    stride: Stride = "1",
+    padding: Padding = "0",
+    output_padding: OutputPadding = None,
+    output_size: OutputSize = None,
+    dilation: Dilation = "1",
+    groups: Groups = 1,
+    conv: Conv = False,
+    method: Annotated[
+        str,
+        typer.Option("--method", help="fast, scatter, matrix or zero-insert: four computations of the same result."),
+    ] = "fast",
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Run all four methods and report the largest difference (exit 1 beyond rounding)."
+        ),
+    ] = False,
+    explain: Explain = False,
+    precision: Annotated[
+        int, typer.Option("--precision", min=1, max=17, help="Significant digits of non-integral results.")
+    ] = 6,
+    save: Annotated[str | None, typer.Option("--save", help="Also write the output to FILE (.npy or .csv).")] = None,
+    memory_limit: Annotated[
+        str, typer.Option("--memory-limit", help="Refuse work needing more memory than this (e.g. 512M, 4GiB).")
+    ] = "1GiB",
+    json_: Json = False,
+    plain: Annotated[bool, typer.Option("--plain", help="Print only the output, as one compact nested list.")] = False,
+) -> None:
+    """Compute a ConvTranspose (default) or, with --conv, a Conv on real numbers, exactly as PyTorch."""
+    from tconvcalc import params, tensorio
+
+    with errors():
+        mode = _output_mode(json_, plain)
+        if method not in ("fast", "scatter", "matrix", "zero-insert"):
+            raise UsageError(f"--method {method!r}: choose fast, scatter, matrix or zero-insert")
+        x = tensorio.read_tensor(input, key, "INPUT")
+        w = tensorio.read_tensor(weight, key, "WEIGHT")
+        b = None if bias is None else tensorio.read_tensor(bias, key, "--bias").reshape(-1)
+        from tconvcalc.run import infer_dims
+        from tconvcalc.run import run as run_layer
+
+        n = infer_dims(w, dims)
+        if conv and (output_padding is not None or output_size is not None):
+            raise UsageError("--output-padding and --output-size apply to the transposed convolution, not --conv")
+        if output_padding is not None and output_size is not None:
+            raise UsageError("give --output-padding or --output-size, not both (output_size replaces output_padding)")
+        result = run_layer(
+            x,
+            w,
+            b,
+            dims=n,
+            transposed=not conv,
+            stride=params.parse_per_dim(stride, n, "--stride"),
+            padding=params.parse_padding(padding, n),
+            output_padding=params.parse_per_dim(output_padding or "0", n, "--output-padding"),
+            output_size=None if output_size is None else params.parse_output_size(output_size, n),
+            dilation=params.parse_per_dim(dilation, n, "--dilation"),
+            groups=groups,
+            method=method,
+            check=check,
+            memory_limit=tensorio.parse_bytes(memory_limit),
+        )
+        if save is not None:
+            tensorio.save_tensor(save, result.output)
+        from tconvcalc import render
+
+        render.print_run(result, mode, explain, precision)
+        if check and not result.check_passed:
+            raise LayerError(
+                f"the methods disagree by up to {max(result.checks.values()):.3g} (tolerance {result.tolerance:.3g})"
+            )
 
 
 def _interrupted(signum: int, frame: object) -> None:
@@ -160,7 +259,23 @@ def _interrupted(signum: int, frame: object) -> None:
     raise SystemExit(ExitStatus.INTERRUPTED)
 
 
+def _only(name: str) -> typer.Typer:
+    """The app with just one subcommand registered: typer converts every registered command's signature on
+    each start, so a call of ``shape`` need not pay for ``run`` (about 2 ms a command, measured)."""
+    single = typer.Typer(**_APP_SETTINGS)
+    single.registered_callback = app.registered_callback
+    single.registered_commands = [c for c in app.registered_commands if _command_name(c) == name]
+    return single
+
+
+def _command_name(info: typer.models.CommandInfo) -> str:
+    return info.name or (info.callback.__name__ if info.callback else "").replace("_", "-")
+
+
 def main() -> None:
     """Console-script entry point."""
     signal.signal(signal.SIGINT, _interrupted)
-    app(prog_name="tconvcalc")
+    argv = sys.argv[1:]
+    names = {_command_name(c) for c in app.registered_commands}
+    lazy = argv and argv[0] in names and "_TCONVCALC_COMPLETE" not in os.environ
+    (_only(argv[0]) if lazy else app)(prog_name="tconvcalc")

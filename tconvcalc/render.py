@@ -125,3 +125,56 @@ def print_layer(layer: LayerShape, explain: bool) -> None:
     if explain:
         for line in explain_lines(layer):
             out.print(Text(line))
+
+
+def print_run(result: Any, mode: str, explain: bool, precision: int) -> None:
+    """``tconvcalc run`` output: compact literal (plain), one JSON document, or grids for people."""
+    from tconvcalc import tensorview
+
+    out = result.output
+    if mode == "plain":
+        sys.stdout.write(tensorview.compact(out) + "\n")
+        return
+    lay = result.layer
+    if mode == "json":
+        doc: dict[str, Any] = {
+            "operation": lay.operation,
+            "output_shape": list(out.shape),
+            "output": tensorview.to_nested(out),
+            "dtype": str(out.dtype),
+            "method": result.method,
+            "output_padding": list(lay.output_padding),
+        }
+        if result.checks:
+            doc["check"] = {
+                "max_abs_difference": result.checks,
+                "tolerance": result.tolerance,
+                "passed": result.check_passed,
+            }
+        emit_json(doc)
+        return
+    from rich.text import Text
+
+    if explain and lay.operation == "conv_transpose":
+        y, w = result.input, result.weight
+        if tensorview.scatter_figure_fits(y, w, lay):
+            tensorview.print_scatter_figure(y, w, lay, precision)
+        else:
+            console().print(
+                Text(
+                    "--explain draws the figure for one channel in and out, 1-D or 2-D, "
+                    "at most 16 input elements and a full output of at most 400 values"
+                )
+            )
+    name = "ConvTranspose" if lay.operation == "conv_transpose" else "Conv"
+    tensorview.print_tensor(out, lay.dims, precision, f"{name}{lay.dims}d ({result.method})")
+    if result.checks:
+        worst = max(result.checks.values())
+        verdict = "agree" if result.check_passed else "DISAGREE"
+        details = ", ".join(f"{m} {d:.3g}" for m, d in result.checks.items())
+        console().print(
+            Text(
+                f"check: the four methods {verdict}; largest |difference| from {result.method}: "
+                f"{details} (max {worst:.3g}, tolerance {result.tolerance:.3g})"
+            )
+        )

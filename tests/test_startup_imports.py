@@ -39,6 +39,7 @@ def _imports(*args: str) -> tuple[str, str]:
         ("shape", "1x3x16x16", "-k", "4", "-s", "2", "-p", "1", "--plain"),
         ("shape", "16", "-k", "0", "--json"),
         ("shape", "--help"),
+        ("run", "--help"),
         ("--help",),
     ],
 )
@@ -80,3 +81,18 @@ def test_console_script_json_round_trip():
         check=True,
     )
     assert json.loads(proc.stdout)["output_shape"] == [4, 4]
+
+
+def test_lazy_entry_point_runs_each_command():
+    """The console entry builds only the invoked command; each command still runs, and --help lists them all."""
+    run = subprocess.run(
+        [sys.executable, "-m", "tconvcalc", "run", "[[0,1],[2,3]]", "[[0,1],[2,3]]", "--plain"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert run.stdout == "[[0,0,1],[0,4,6],[4,12,9]]\n"
+    top = subprocess.run([sys.executable, "-m", "tconvcalc", "--help"], capture_output=True, text=True, check=True)
+    assert "shape" in top.stdout and "run" in top.stdout
+    bad = subprocess.run([sys.executable, "-m", "tconvcalc", "shape", "5", "-k", "0"], capture_output=True, text=True)
+    assert bad.returncode == 1 and bad.stderr == "error: kernel_size=0 must be at least 1 (dim 0)\n"

@@ -1,0 +1,127 @@
+"""What ``tconvcalc run`` computes: the layout rules for bare tensors, output_size, methods and ``--check``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tconvcalc import engine, shapes
+from tconvcalc.errors import LayerError, UsageError
+from tconvcalc.layer import LayerShape, TensorShape, conv_transpose_layer
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The output (in the input's layout), the layer it came from, and the cross-checks made."""
+
+    output: np.ndarray
+    layer: LayerShape
+    method: str
+    input: np.ndarray  # as given (bare or not)
+    weight: np.ndarray
+    checks: dict[str, float] = field(default_factory=dict)  # method -> max |difference| from the fast path
+    tolerance: float = 0.0
+
+    @property
+    def check_passed(self) -> bool:
+        return all(diff <= self.tolerance for diff in self.checks.values())
+
+
+def infer_dims(weight: np.ndarray, dims: int | None) -> int:
+    """``--dims`` if given, else ``weight.ndim - 2`` for a full weight, else the bare kernel's ndim."""
+    if dims is not None:
+        return dims
+    guess = weight.ndim - 2 if weight.ndim >= 3 else weight.ndim
+    if not 1 <= guess <= 3:
+        raise UsageError(f"cannot tell the dimension from a weight of shape {weight.shape}; give --dims")
+    return guess
+
+
+def _layout(x: np.ndarray, w: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Bare tensors (``dims`` axes) become one channel; returns (input, weight, input_was_bare)."""
+    if w.ndim == dims:
+        w = w.reshape(1, 1, *w.shape)
+    elif w.ndim != dims + 2:
+        raise LayerError(
+            f"weight of shape {w.shape}: with --dims {dims} give {dims} axes (a bare kernel) or "
+            f"{dims + 2} axes (PyTorch's layout)"
+        )
+    bare = x.ndim == dims
+    if bare:
+        x = x.reshape(1, *x.shape)
+    elif x.ndim not in (dims + 1, dims + 2):
+        raise LayerError(
+            f"input of shape {x.shape}: with --dims {dims} give {dims}, {dims + 1} (C, ...) or "
+            f"{dims + 2} (N, C, ...) axes"
+        )
+    return x, w, bare
+
+
+def _tolerance(dtype: np.dtype[Any], scale: float) -> float:
+    eps = 1e-5 if dtype == np.float32 else 1e-12
+    return eps * max(1.0, scale)
+
+
+def run(
+    input: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    *,
+    dims: int | None = None,
+    transposed: bool = True,
+    stride: shapes.IntArg = 1,
+    padding: shapes.PaddingArg = 0,
+    output_padding: shapes.IntArg = 0,
+    output_size: Sequence[int] | None = None,
+    dilation: shapes.IntArg = 1,
+    groups: int = 1,
+    method: str = "fast",
+    check: bool = False,
+    memory_limit: int | None = engine.DEFAULT_MEMORY_LIMIT,
+) -> RunResult:
+    """Run a ConvTranspose (or, with ``transposed=False``, a Conv) on tensors in the CLI's layouts."""
+    n = infer_dims(weight, dims)
+    x, w, bare = _layout(input, weight, n)
+    if transposed:
+        if output_size is not None:
+            batched = x.ndim == n + 2
+            source = TensorShape(tuple(x.shape[-n:]), x.shape[-n - 1], x.shape[0] if batched else None)
+            derived = conv_transpose_layer(
+                source, w.shape[2:], stride, padding, output_padding, dilation, groups, w.shape[1] * groups, output_size
+            )
+            output_padding = derived.output_padding
+        out = engine.conv_transpose(
+            x, w, bias, stride, padding, output_padding, groups, dilation, method=method, memory_limit=memory_limit
+        )
+        problem = engine.prepare("conv_transpose", x, w, bias, stride, padding, output_padding, dilation, groups)
+    else:
+        if method != "fast":
+            raise UsageError(f"--method {method} explains the transposed convolution; the forward one has one method")
+        out = engine.conv(x, w, bias, stride, padding, dilation, groups, memory_limit=memory_limit)
+        problem = engine.prepare("conv", x, w, bias, stride, padding, 0, dilation, groups)
+    checks: dict[str, float] = {}
+    tolerance = _tolerance(out.dtype, float(np.abs(out).max(initial=0.0)))
+    if check:
+        if not transposed:
+            raise UsageError("--check compares the four computations of the transposed convolution; drop --conv")
+        for other in engine.METHODS:
+            if other != method:
+                alt = engine.conv_transpose(
+                    x,
+                    w,
+                    bias,
+                    stride,
+                    padding,
+                    output_padding,
+                    groups,
+                    dilation,
+                    method=other,
+                    memory_limit=memory_limit,
+                )
+                checks[other] = float(np.abs(alt.astype(np.float64) - out).max(initial=0.0))
+    if bare and out.shape[0] == 1:
+        out = out[0]
+    return RunResult(out, problem.layer, method, input, weight, checks, tolerance)

@@ -1,0 +1,143 @@
+"""Tensors for people and scripts: integral results as integers, per-channel grids, the scatter figure."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from tconvcalc.layer import LayerShape
+
+GRID_LIMIT = 24  # widest grid printed as a table; larger outputs get a summary
+
+
+def is_integral(array: np.ndarray) -> bool:
+    """True when every value is a finite whole number (then it prints as ``12``, not ``12.0``)."""
+    return bool(np.all(np.isfinite(array)) and np.all(array == np.round(array)))
+
+
+def to_nested(array: np.ndarray) -> Any:
+    """Nested lists of Python ints when integral, floats otherwise."""
+    return array.astype(np.int64).tolist() if is_integral(array) else array.tolist()
+
+
+def compact(array: np.ndarray) -> str:
+    """The result as one compact literal, e.g. ``[[0,0,1],[0,4,6],[4,12,9]]``."""
+    return json.dumps(to_nested(array), separators=(",", ":"))
+
+
+def fmt(value: float, integral: bool, precision: int) -> str:
+    return str(int(value)) if integral else format(float(value), f".{precision}g")
+
+
+def _grid_table(grid: np.ndarray, integral: bool, precision: int, title: str, highlight: Any = None) -> Any:
+    """A titled grid of numbers; with ``highlight``, the masked cells bold and the rest dim."""
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_header=False, box=box.SQUARE, padding=(0, 1))
+    rows = grid.reshape(1, -1) if grid.ndim == 1 else grid
+    mask = None if highlight is None else (highlight.reshape(1, -1) if highlight.ndim == 1 else highlight)
+    for _ in range(rows.shape[1]):
+        table.add_column(justify="right")
+    for r, row in enumerate(rows):
+        cells = []
+        for c, value in enumerate(row):
+            style = "" if mask is None else ("bold" if mask[r, c] else "dim")
+            cells.append(Text(fmt(value, integral, precision), style=style))
+        table.add_row(*cells)
+    return Group(Text(title), table)
+
+
+def print_tensor(out: np.ndarray, dims: int, precision: int, label: str) -> None:
+    """Each output channel (and batch item, and depth slice) as a grid; a summary when too large."""
+    from rich.text import Text
+
+    from tconvcalc.render import console
+
+    con = console()
+    integral = is_integral(out)
+    shape_text = "x".join(str(v) for v in out.shape)
+    con.print(Text(f"{label}: shape {shape_text}, dtype {out.dtype}"))
+    plane_axes = min(dims, 2)
+    planes = out.reshape(-1, *out.shape[out.ndim - plane_axes :]) if out.ndim > plane_axes else out[None]
+    if max(out.shape[-plane_axes:]) > GRID_LIMIT or planes.shape[0] > 64:
+        con.print(
+            Text(
+                f"min {fmt(out.min(), integral, precision)}, max {fmt(out.max(), integral, precision)}, "
+                f"mean {float(out.mean()):.{precision}g}, {out.size:,} values "
+                "(too large to print as grids: use --json or --save FILE)"
+            )
+        )
+        return
+    lead_shape = out.shape[: out.ndim - plane_axes]
+    names = _lead_names(len(lead_shape), dims)
+    for index, plane in zip(np.ndindex(*lead_shape) if lead_shape else [()], planes):
+        title = " ".join(f"{n}={i}" for n, i in zip(names, index)) or "output"
+        con.print(_grid_table(plane, integral, precision, title))
+
+
+def _lead_names(count: int, dims: int) -> list[str]:
+    extra = ["depth"] if dims == 3 else []
+    names = ["n", "c", *extra]
+    return names[len(names) - count :] if count <= len(names) else ["i"] * (count - len(names)) + names
+
+
+def print_scatter_figure(y: np.ndarray, w: np.ndarray, lay: LayerShape, precision: int) -> None:
+    """The textbook figure: each input element's scaled kernel in the full output, their sum, then the crop.
+
+    For one channel in and out, 1-D or 2-D, with at most 16 input elements.
+    """
+    from rich.text import Text
+
+    from tconvcalc.render import console
+
+    con = console()
+    full_shape = lay.full_size
+    total = np.zeros(full_shape)
+    integral = is_integral(y) and is_integral(w)
+    k_eff = tuple((k - 1) * d + 1 for k, d in zip(lay.kernel_size, lay.dilation))
+    dilated = np.zeros(k_eff)
+    dilated[tuple(slice(None, None, d) for d in lay.dilation)] = w
+    con.print(
+        Text(
+            f"Each input element times the kernel, placed at stride {lay.stride} in the full output "
+            f"{'x'.join(map(str, full_shape))} (bold: the window it lands on):"
+        )
+    )
+    for index in np.ndindex(*y.shape):
+        part = np.zeros(full_shape)
+        window = tuple(slice(i * s, i * s + k) for i, s, k in zip(index, lay.stride, k_eff))
+        part[window] = y[index] * dilated
+        mask = np.zeros(full_shape, dtype=bool)
+        mask[window] = True
+        total += part
+        position = ",".join(map(str, index))
+        con.print(_grid_table(part, integral, precision, f"x({position}) = {fmt(float(y[index]), integral, precision)}", mask))
+    con.print(_grid_table(total, integral, precision, "sum: the full transposed convolution (no padding)"))
+    crop = tuple(slice(pb, pb + o) for (pb, _), o in zip(lay.padding, lay.output_spatial))
+    keep = np.zeros(tuple(max(f, pb + o) for f, (pb, _), o in zip(full_shape, lay.padding, lay.output_spatial)), bool)
+    keep[crop] = True
+    from tconvcalc.render import dim_names
+
+    pads = ", ".join(f"{pb} + {pe} from {name}" for name, (pb, pe) in zip(dim_names(lay.dims), lay.padding))
+    extra = (
+        ""
+        if not any(lay.output_padding)
+        else (f"; output_padding {list(lay.output_padding)} keeps that many more computed values at the end")
+    )
+    con.print(Text(f"padding crops (start + end) {pads}{extra}: the output is the bold region"))
+    shown = np.zeros(keep.shape)
+    shown[tuple(slice(0, f) for f in full_shape)] = total
+    con.print(_grid_table(shown, integral, precision, "output (bold) within the full result", keep))
+
+
+def scatter_figure_fits(y: np.ndarray, w: np.ndarray, lay: LayerShape) -> bool:
+    """The figure is drawn for one channel in and out, 1-D or 2-D, at most 16 inputs and a small output."""
+    return (
+        lay.dims <= 2 and y.ndim == lay.dims and w.ndim == lay.dims and y.size <= 16 and math.prod(lay.full_size) <= 400
+    )
