@@ -178,3 +178,82 @@ def print_run(result: Any, mode: str, explain: bool, precision: int) -> None:
                 f"{details} (max {worst:.3g}, tolerance {result.tolerance:.3g})"
             )
         )
+
+
+def print_inverse(inv: Any) -> None:
+    """``invert-conv`` for people: the conv's output, the restoring output_padding, the preimage, the layer pair."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    con = console()
+    dims = len(inv.output_padding)
+    con.print(Text(f"Conv{dims}d  {format_shape(inv.input_shape)} -> {format_shape(inv.conv_output_shape)}"))
+    table = Table(
+        box=box.SIMPLE_HEAD, title=Text("ConvTranspose back, with the same hyperparameters"), title_justify="left"
+    )
+    table.caption = Text("op: the output_padding that restores that size; all of them give the same conv output")
+    table.caption_justify = "left"
+    for name in ("dim", "in", "conv out", "op", "inputs with the same conv output"):
+        table.add_column(name, justify="left" if name.startswith("inputs") else "right")
+    for dim, name in enumerate(dim_names(dims)):
+        lo, hi = inv.preimage[dim]
+        sizes = ", ".join(f"{size} (op {op})" for size, op in inv.restores[dim])
+        if len(inv.restores[dim]) > 4:
+            sizes = f"{inv.restores[dim][0][0]} (op 0) ... {hi} (op {inv.restores[dim][-1][1]})"
+        table.add_row(
+            *(
+                Text(c)
+                for c in (
+                    name,
+                    str(inv.input_shape[-dims + dim]),
+                    str(inv.conv_output_shape[-dims + dim]),
+                    str(inv.output_padding[dim]),
+                    sizes,
+                )
+            )
+        )
+    con.print(table)
+    con.print(Text(inv.conv_layer))
+    con.print(Text(inv.conv_transpose_layer))
+
+
+def print_solutions(sizes_in: Any, sizes_out: Any, per_dim: Any, top: int, conv: bool) -> None:
+    """``solve`` for people: a ranked table per dimension."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    con = console()
+    kind = "Conv" if conv else "ConvTranspose"
+    for dim, (i, o, sols) in enumerate(zip(sizes_in, sizes_out, per_dim)):
+        title = f"{kind} {i} -> {o}" + (f" (dim {dim})" if len(per_dim) > 1 else "")
+        title += f": {len(sols)} solution(s)" + (f", best {top} shown" if len(sols) > top else "")
+        legend = "k kernel_size, s stride, p padding, d dilation, op output_padding" + (
+            " (that a ConvTranspose needs to undo it)" if conv else ""
+        )
+        table = Table(
+            box=box.SIMPLE_HEAD, title=Text(title), title_justify="left", caption=Text(legend), caption_justify="left"
+        )
+        for name in ("k", "s", "p", "op", "d", "note"):
+            table.add_column(name, justify="left" if name == "note" else "right")
+        for x in sols[:top]:
+            notes = []
+            if not x.uniform_overlap:
+                notes.append("uneven overlap: checkerboard")
+            if x.crops_beyond_kernel:
+                notes.append("padding crops whole windows" if not conv else "windows wholly in padding")
+            table.add_row(
+                *(
+                    Text(c)
+                    for c in (
+                        str(x.kernel_size),
+                        str(x.stride),
+                        str(x.padding),
+                        str(x.output_padding),
+                        str(x.dilation),
+                        "; ".join(notes),
+                    )
+                )
+            )
+        con.print(table)

@@ -117,7 +117,9 @@ def print_scatter_figure(y: np.ndarray, w: np.ndarray, lay: LayerShape, precisio
         mask[window] = True
         total += part
         position = ",".join(map(str, index))
-        con.print(_grid_table(part, integral, precision, f"x({position}) = {fmt(float(y[index]), integral, precision)}", mask))
+        con.print(
+            _grid_table(part, integral, precision, f"x({position}) = {fmt(float(y[index]), integral, precision)}", mask)
+        )
     con.print(_grid_table(total, integral, precision, "sum: the full transposed convolution (no padding)"))
     crop = tuple(slice(pb, pb + o) for (pb, _), o in zip(lay.padding, lay.output_spatial))
     keep = np.zeros(tuple(max(f, pb + o) for f, (pb, _), o in zip(full_shape, lay.padding, lay.output_spatial)), bool)

@@ -40,6 +40,9 @@ def _imports(*args: str) -> tuple[str, str]:
         ("shape", "16", "-k", "0", "--json"),
         ("shape", "--help"),
         ("run", "--help"),
+        ("invert-conv", "--help"),
+        ("solve", "16", "32", "--json"),
+        ("invert-conv", "24", "--dims", "1", "-k", "3", "-s", "2", "-p", "1", "--json"),
         ("--help",),
     ],
 )

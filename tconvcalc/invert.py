@@ -1,0 +1,234 @@
+"""Undoing a convolution's shape change and finding layers for a wanted size; pure integers, no NumPy.
+
+A Conv maps every input size in ``[lo, lo + s - 1]`` to the same output ``o``, with
+``lo = (o-1)*s - 2p + d(k-1) + 1`` (the ConvT size at output_padding 0). The ConvTranspose with the same
+hyperparameters restores input size ``i`` with ``output_padding = (i + 2p - d(k-1) - 1) mod s``
+(Dumoulin & Visin's ``a``, generalised to dilation); it is always below the stride, so PyTorch accepts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from tconvcalc import shapes
+from tconvcalc.errors import LayerError, UsageError
+
+
+@dataclass(frozen=True)
+class DimInverse:
+    """One spatial dimension of :func:`invert_conv`."""
+
+    input_size: int
+    conv_output: int
+    output_padding: int  # restores input_size
+    preimage: tuple[int, int]  # every input size the conv maps to conv_output
+    restores: tuple[tuple[int, int], ...]  # (size, output_padding) for each size of the preimage
+
+
+def invert_dim(i: int, k: int, s: int, p: int, d: int) -> DimInverse:
+    """The inverse of one dimension of a Conv with symmetric padding ``p``.
+
+    >>> invert_dim(24, 3, 2, 1, 1).output_padding, invert_dim(23, 3, 2, 1, 1).output_padding
+    (1, 0)
+    >>> invert_dim(24, 3, 2, 1, 1).preimage
+    (23, 24)
+    """
+    (o,) = shapes.conv_output_size((i,), k, s, p, d)
+    lo = (o - 1) * s - 2 * p + shapes.effective_kernel(k, d)
+    sizes = range(max(lo, 1), lo + s)
+    return DimInverse(
+        i, o, (i + 2 * p - d * (k - 1) - 1) % s, (sizes[0], sizes[-1]), tuple((size, size - lo) for size in sizes)
+    )
+
+
+def symmetric_padding(pads: shapes.Pads, what: str) -> tuple[int, ...]:
+    """PyTorch's ConvTranspose pads symmetrically; refuse (with a way out) a conv padded asymmetrically."""
+    for dim, (pb, pe) in enumerate(pads):
+        if pb != pe:
+            raise LayerError(
+                f"{what} pads ({pb}, {pe}) in dim {dim}, unequal sides: no ConvTranspose padding reproduces it "
+                f"(it would need 2p - output_padding = {pb + pe} with output_padding below the stride); the exact "
+                f"adjoint is padding={min(pb, pe)} with the {'last' if pe > pb else 'first'} {abs(pe - pb)} "
+                f"element(s) sliced off"
+            )
+    return tuple(pb for pb, _ in pads)
+
+
+def uniform_overlap(k: int, s: int, d: int) -> bool:
+    """Whether every interior output position of the ConvT gets the same number of taps (no checkerboard).
+
+    Tap ``j`` lands on residue ``(j*d) mod s``; the overlap is uniform when every residue gets as many taps.
+
+    >>> uniform_overlap(4, 2, 1), uniform_overlap(3, 2, 1), uniform_overlap(3, 3, 2)
+    (True, False, True)
+    """
+    counts = [0] * s
+    for j in range(k):
+        counts[(j * d) % s] += 1
+    return len(set(counts)) == 1
+
+
+@dataclass(frozen=True)
+class Solution:
+    """One layer (per dimension) that maps ``input_size`` to ``output_size``; fields are JSON keys."""
+
+    kernel_size: int
+    stride: int
+    padding: int
+    output_padding: int
+    dilation: int
+    uniform_overlap: bool
+    crops_beyond_kernel: bool  # padding > d(k-1): the crop removes whole kernel windows
+
+    def rank(self) -> tuple[int, ...]:
+        return (
+            self.crops_beyond_kernel,
+            not self.uniform_overlap,
+            self.output_padding != 0,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def solve_transpose(i: int, o: int, max_kernel: int, max_stride: int, max_dilation: int) -> list[Solution]:
+    """Every ConvTranspose ``(k, s, p, op, d)`` within the bounds with ``(i-1)s - 2p + d(k-1) + op + 1 = o``.
+
+    Ranked: no cropping beyond the kernel, uniform overlap, output_padding 0, then smallest kernel.
+
+    >>> [(x.kernel_size, x.stride, x.padding, x.output_padding) for x in solve_transpose(16, 32, 4, 2, 1)]
+    [(2, 2, 0, 0), (4, 2, 1, 0), (1, 2, 0, 1), (3, 2, 1, 1)]
+    """
+    _check_sizes(i, o)
+    found = []
+    for k in range(1, max_kernel + 1):
+        for s in range(1, max_stride + 1):
+            for d in range(1, max_dilation + 1):
+                for op in range(max(s, d)):
+                    twice_p = (i - 1) * s + d * (k - 1) + op + 1 - o
+                    if twice_p >= 0 and twice_p % 2 == 0:
+                        p = twice_p // 2
+                        found.append(Solution(k, s, p, op, d, uniform_overlap(k, s, d), p > d * (k - 1)))
+    return sorted(found, key=Solution.rank)
+
+
+def solve_conv(i: int, o: int, max_kernel: int, max_stride: int, max_dilation: int) -> list[Solution]:
+    """Every Conv ``(k, s, p, d)`` within the bounds with ``floor((i + 2p - d(k-1) - 1)/s) + 1 = o``.
+
+    Ranked: no window wholly in padding, no input left unused at the end, then smallest kernel.
+    ``output_padding`` is the one a ConvTranspose needs to undo it; ``uniform_overlap`` is that ConvT's.
+    """
+    _check_sizes(i, o)
+    found = []
+    for k in range(1, max_kernel + 1):
+        for s in range(1, max_stride + 1):
+            for d in range(1, max_dilation + 1):
+                k_eff = shapes.effective_kernel(k, d)
+                # i + 2p - k_eff must lie in [(o-1)s, (o-1)s + s - 1]
+                low, high = (o - 1) * s + k_eff - i, (o - 1) * s + s - 1 + k_eff - i
+                for p in range(max(0, -(-low // 2)), high // 2 + 1):
+                    op = (i + 2 * p - k_eff) % s
+                    found.append(Solution(k, s, p, op, d, uniform_overlap(k, s, d), p >= k_eff))
+    return sorted(found, key=Solution.rank)
+
+
+def _check_sizes(i: int, o: int) -> None:
+    if i < 1 or o < 1:
+        raise UsageError(f"sizes must be at least 1, got input {i} and output {o}")
+
+
+def layer_call(
+    kind: str,
+    dims: int,
+    cin: int | None,
+    cout: int | None,
+    k: Sequence[int],
+    s: Sequence[int],
+    p: Sequence[int],
+    d: Sequence[int],
+    groups: int,
+    op: Sequence[int] | None = None,
+) -> str:
+    """A PyTorch constructor call to paste, e.g. ``nn.ConvTranspose2d(20, 10, kernel_size=5, stride=3, ...)``."""
+
+    def val(v: Sequence[int]) -> str:
+        return str(v[0]) if len(set(v)) == 1 else str(tuple(v))
+
+    parts = [
+        str(cin) if cin is not None else "in_channels",
+        str(cout) if cout is not None else "out_channels",
+        f"kernel_size={val(k)}",
+        f"stride={val(s)}",
+        f"padding={val(p)}",
+    ]
+    if op is not None:
+        parts.append(f"output_padding={val(op)}")
+    if groups != 1:
+        parts.append(f"groups={groups}")
+    if any(v != 1 for v in d):
+        parts.append(f"dilation={val(d)}")
+    return f"nn.{kind}{dims}d({', '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class ConvInverse:
+    """What ``invert-conv`` reports; the fields are its JSON keys."""
+
+    input_shape: tuple[int, ...]
+    conv_output_shape: tuple[int, ...]
+    output_padding: tuple[int, ...]  # per dim: the ConvT with the same hyperparameters gives back input_shape
+    preimage: tuple[tuple[int, int], ...]  # per dim: [smallest, largest] input size with the same conv output
+    restores: tuple[tuple[tuple[int, int], ...], ...]  # per dim: (size, output_padding) for the whole preimage
+    conv_layer: str
+    conv_transpose_layer: str
+
+    def to_json(self) -> dict[str, Any]:
+        def lists(v: Any) -> Any:
+            return [lists(x) for x in v] if isinstance(v, (tuple, list)) else v
+
+        return {k: lists(v) for k, v in asdict(self).items()}
+
+
+def invert_conv(
+    shape: Any,
+    kernel_size: shapes.IntArg,
+    stride: shapes.IntArg = 1,
+    padding: shapes.PaddingArg = 0,
+    dilation: shapes.IntArg = 1,
+    groups: int = 1,
+    out_channels: int | None = None,
+) -> ConvInverse:
+    """The Conv on ``shape`` (a :class:`~tconvcalc.layer.TensorShape`), and the ConvTranspose that undoes it.
+
+    >>> from tconvcalc.layer import TensorShape
+    >>> inv = invert_conv(TensorShape((16, 16), 10, 1), 5, 3, 2, out_channels=20)
+    >>> inv.conv_output_shape, inv.output_padding
+    ((1, 20, 6, 6), (0, 0))
+    >>> inv.conv_transpose_layer
+    'nn.ConvTranspose2d(20, 10, kernel_size=5, stride=3, padding=2, output_padding=0)'
+    """
+    from tconvcalc.layer import conv_layer
+
+    conv = conv_layer(shape, kernel_size, stride, padding, dilation, groups, out_channels)
+    pads = symmetric_padding(conv.padding, f"padding={padding!r}")
+    dims = [
+        invert_dim(i, k, s, p, d)
+        for i, k, s, p, d in zip(conv.input_spatial, conv.kernel_size, conv.stride, pads, conv.dilation)
+    ]
+    op = tuple(x.output_padding for x in dims)
+    args = (conv.kernel_size, conv.stride, pads, conv.dilation, groups)
+    return ConvInverse(
+        input_shape=conv.input_shape,
+        conv_output_shape=conv.output_shape,
+        output_padding=op,
+        preimage=tuple(x.preimage for x in dims),
+        restores=tuple(x.restores for x in dims),
+        conv_layer=layer_call("Conv", conv.dims, conv.in_channels, conv.out_channels, *args),
+        conv_transpose_layer=layer_call("ConvTranspose", conv.dims, conv.out_channels, conv.in_channels, *args, op=op),
+    )
