@@ -127,3 +127,105 @@ def conv_matrix(
     pads = shapes.resolve_conv_padding(padding, k, s, d)
     out = shapes.conv_output_size(spatial, k, s, pads, d)
     return matrix_from_weight(w, spatial, out, s, pads, d, groups)
+
+
+def symbolic_weight(
+    kernel_size: Sequence[int], out_channels: int = 1, in_channels_per_group: int = 1
+) -> tuple[np.ndarray, list[str]]:
+    """A weight whose values are 1-based indices into ``labels``: ``w11, w12, ...`` as textbooks write them.
+
+    >>> weight, labels = symbolic_weight((2, 2))
+    >>> weight.tolist(), labels
+    ([[[[1, 2], [3, 4]]]], ['w11', 'w12', 'w21', 'w22'])
+    """
+    shape = (out_channels, in_channels_per_group, *kernel_size)
+    labels = []
+    for index in np.ndindex(*shape):
+        co, ci, tap = index[0], index[1], index[2:]
+        digits = "".join(str(j + 1) for j in tap) if max(kernel_size) <= 9 else ",".join(str(j + 1) for j in tap)
+        labels.append(f"w{digits}" if shape[:2] == (1, 1) else f"w[{co},{ci}]{digits}")
+    return np.arange(1, len(labels) + 1).reshape(shape), labels
+
+
+def overlap_counts(
+    kernel_size: Sequence[int],
+    input_size: Sequence[int],
+    stride: Sequence[int],
+    pads: shapes.Pads,
+    dilation: Sequence[int],
+) -> np.ndarray:
+    """For the transposed convolution back to ``input_size``: how many (input element, tap) pairs land on each
+    output position. These are the column counts of the single-channel ``W``."""
+    dims = len(kernel_size)
+    out = shapes.conv_output_size(input_size, kernel_size, stride, pads, dilation)
+    ones = np.ones((1, 1, *kernel_size))
+    pattern = matrix_from_weight(ones, input_size, out, stride, pads, dilation, 1)
+    return np.bincount(pattern.col, minlength=math.prod(input_size)).reshape(tuple(input_size)[:dims])
+
+
+@dataclass(frozen=True)
+class MatrixResult:
+    """``tconvcalc matrix``: W (or W^T), what its rows and columns are, and the transposed layer's output_padding."""
+
+    matrix: SparseMatrix
+    transposed: bool
+    input_shape: tuple[int, ...]  # (C_in, *spatial) of the convolution
+    output_shape: tuple[int, ...]  # (C_out, *spatial) of the convolution
+    output_padding: tuple[int, ...]  # what the transposed convolution needs to map back to input_shape
+    weight: np.ndarray
+    stride: tuple[int, ...]
+    padding: shapes.Pads
+    dilation: tuple[int, ...]
+    groups: int
+
+    @property
+    def dims(self) -> int:
+        return len(self.stride)
+
+
+def build(
+    weight: np.ndarray,
+    input_size: Sequence[int],
+    stride: shapes.IntArg = 1,
+    padding: shapes.PaddingArg = 0,
+    dilation: shapes.IntArg = 1,
+    groups: int = 1,
+    transpose: bool = False,
+) -> MatrixResult:
+    """W of ``conv(x, weight)`` for ``x`` of ``input_size`` (spatial or ``(C_in, *spatial)``), or its transpose."""
+    from tconvcalc.invert import symmetric_padding
+
+    dims = weight.ndim - 2
+    matrix = conv_matrix(weight, input_size, stride, padding, dilation, groups)
+    spatial = tuple(input_size)[-dims:]
+    k, s, d = weight.shape[2:], shapes.per_dim(stride, dims, "stride"), shapes.per_dim(dilation, dims, "dilation")
+    pads = shapes.resolve_conv_padding(padding, k, s, d)
+    out = shapes.conv_output_size(spatial, k, s, pads, d)
+    op: tuple[int, ...] = ()
+    if transpose:
+        symmetric_padding(pads, f"padding={padding!r}")
+        op = tuple((i + pb + pe - dd * (kk - 1) - 1) % ss for i, (pb, pe), dd, kk, ss in zip(spatial, pads, d, k, s))
+        matrix = matrix.T
+    return MatrixResult(
+        matrix, transpose, (weight.shape[1] * groups, *spatial), (weight.shape[0], *out), op, weight, s, pads, d, groups
+    )
+
+
+def verify(result: MatrixResult, seed: int = 0) -> float:
+    """Multiply by a random tensor and compare with ``conv`` (or ``conv_transpose``); the largest difference."""
+    from tconvcalc.engine import conv, conv_transpose
+
+    rng = np.random.default_rng(seed)
+    w = result.weight.astype(np.float64)
+    pads = tuple(pb for pb, _ in result.padding)
+    if result.transposed:
+        y = rng.standard_normal(result.output_shape)
+        expected = conv_transpose(
+            y, w, None, result.stride, pads, result.output_padding, result.groups, result.dilation
+        )
+        got = result.matrix.matvec(y.ravel())
+    else:
+        x = rng.standard_normal(result.input_shape)
+        expected = conv(x, w, None, result.stride, result.padding, result.dilation, result.groups)
+        got = result.matrix.matvec(x.ravel())
+    return float(np.abs(got - expected.ravel()).max(initial=0.0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -257,3 +258,37 @@ def print_solutions(sizes_in: Any, sizes_out: Any, per_dim: Any, top: int, conv:
                 )
             )
         con.print(table)
+
+
+def print_matrix_result(
+    result: Any, rows: list[str], cols: list[str], labels: list[str] | None, precision: int
+) -> None:
+    """``matrix`` for people: what W is, then the table (or a summary when it is too large)."""
+    from rich.text import Text
+
+    from tconvcalc import matrixview
+
+    con = console()
+    m = result.matrix
+    conv_in, conv_out = format_shape(result.input_shape), format_shape(result.output_shape)
+    if result.transposed:
+        op = ", ".join(map(str, result.output_padding))
+        con.print(
+            Text(
+                f"W^T ({m.shape[0]} x {m.shape[1]}): the transposed convolution {conv_out} -> {conv_in}, "
+                f"output_padding ({op}) to give back {conv_in}"
+            )
+        )
+    else:
+        con.print(
+            Text(
+                f"W ({m.shape[0]} x {m.shape[1]}): conv(x) = W x for x {conv_in} -> {conv_out}; "
+                "the transposed convolution is W^T"
+            )
+        )
+    if matrixview.fits_table(m):
+        block = math.prod(result.input_shape[1:] if result.transposed else result.output_shape[1:])
+        matrixview.print_matrix(m, rows, cols, block, labels, precision)
+    else:
+        for line in matrixview.summary_lines(m):
+            con.print(Text(line))

@@ -42,6 +42,7 @@ def _imports(*args: str) -> tuple[str, str]:
         ("run", "--help"),
         ("invert-conv", "--help"),
         ("solve", "16", "32", "--json"),
+        ("matrix", "--help"),
         ("invert-conv", "24", "--dims", "1", "-k", "3", "-s", "2", "-p", "1", "--json"),
         ("--help",),
     ],

@@ -1,0 +1,191 @@
+"""The matrix W for people: labelled rows and columns, dimmed zeros, channel blocks, or a summary."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from tconvcalc.matrix import SparseMatrix
+
+TABLE_LIMIT = (48, 36)  # rows, columns beyond which a table is unreadable
+
+
+def position_labels(name: str, channels: int, spatial: tuple[int, ...]) -> list[str]:
+    """``x(2,0)`` for every flattened position, with the channel first when there is more than one."""
+    labels = []
+    for c in range(channels):
+        for index in np.ndindex(*spatial):
+            coords = ([c] if channels > 1 else []) + list(index)
+            labels.append(f"{name}({','.join(map(str, coords))})")
+    return labels
+
+
+def fits_table(matrix: SparseMatrix) -> bool:
+    return matrix.shape[0] <= TABLE_LIMIT[0] and matrix.shape[1] <= TABLE_LIMIT[1]
+
+
+def summary_lines(matrix: SparseMatrix) -> list[str]:
+    """Shape, non-zeros, density and non-zeros per row, for matrices too large to print."""
+    rows, cols = matrix.shape
+    per_row = np.bincount(matrix.row, minlength=rows)
+    density = matrix.nnz / max(1, rows * cols)
+    return [
+        f"shape {rows:,} x {cols:,}, {matrix.nnz:,} non-zeros, density {density:.3g}",
+        f"non-zeros per row: min {int(per_row.min(initial=0))}, max {int(per_row.max(initial=0))}, "
+        f"mean {float(per_row.mean()) if rows else 0:.3g}",
+        f"too large for a table ({TABLE_LIMIT[0]} rows x {TABLE_LIMIT[1]} columns at most): "
+        "use --format coo|dense|csv|npy, --json, or --save FILE (.npy .csv .npz .json)",
+    ]
+
+
+def print_matrix(
+    matrix: SparseMatrix,
+    row_labels: list[str],
+    col_labels: list[str],
+    row_block: int,
+    labels: list[str] | None,
+    precision: int,
+) -> None:
+    """A rich table: labelled rows and columns, zeros dimmed, a rule between output-channel blocks."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from tconvcalc.render import console
+    from tconvcalc.tensorview import fmt, is_integral
+
+    dense = matrix.todense()
+    integral = is_integral(dense) if labels is None else True
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), show_edge=False)
+    table.add_column("", no_wrap=True)
+    for label in col_labels:
+        table.add_column(Text(label), justify="right", no_wrap=True, min_width=len(label))
+    for r in range(dense.shape[0]):
+        if r and row_block and r % row_block == 0:
+            table.add_section()
+        cells = [Text(row_labels[r], style="bold")]
+        for value in dense[r]:
+            if value == 0:
+                cells.append(Text("0" if labels is None else "·", style="dim"))
+            else:
+                cells.append(
+                    Text(labels[int(value) - 1] if labels is not None else fmt(float(value), integral, precision))
+                )
+        table.add_row(*cells)
+    out = console()
+    # a matrix is never truncated: print it at its natural width, wider than the terminal if need be
+    natural = max(map(len, row_labels)) + sum(max(len(c), 4) + 3 for c in col_labels) + 2
+    out.width = max(out.width, natural)
+    out.print(table)
+
+
+def print_overlap(counts: np.ndarray, uniform: bool, kernel: Any, stride: Any, dilation: Any) -> None:
+    """The overlap grid of the transposed convolution and whether its interior is uniform."""
+    from rich.text import Text
+
+    from tconvcalc.render import console
+    from tconvcalc.tensorview import _grid_table
+
+    con = console()
+    if max(counts.shape) <= 32:
+        con.print(
+            _grid_table(
+                counts.astype(float),
+                True,
+                6,
+                "(input element, kernel tap) pairs per output position of the transposed convolution",
+            )
+        )
+    else:
+        con.print(Text(f"overlap counts: min {counts.min()}, max {counts.max()} over {counts.size:,} positions"))
+    if uniform:
+        con.print(Text("overlap is uniform away from the borders: no checkerboard artifacts"))
+    else:
+        con.print(
+            Text(
+                f"overlap is UNEVEN: kernel {tuple(kernel)} with dilation {tuple(dilation)} does not tile "
+                f"stride {tuple(stride)} evenly, the cause of checkerboard artifacts (Odena et al. 2016); "
+                "a kernel divisible by the stride, or resize-then-conv, avoids it"
+            )
+        )
+
+
+def dense_size_ok(matrix: SparseMatrix, limit: int) -> bool:
+    return math.prod(matrix.shape) * 8 <= limit
+
+
+def _dense(result: Any, labels: list[str] | None) -> np.ndarray:
+    from tconvcalc.engine import DEFAULT_MEMORY_LIMIT, human_bytes
+    from tconvcalc.errors import ResourceError
+
+    m: SparseMatrix = result.matrix
+    if not dense_size_ok(m, DEFAULT_MEMORY_LIMIT):
+        raise ResourceError(
+            f"a dense {m.shape[0]:,} x {m.shape[1]:,} matrix would need "
+            f"{human_bytes(math.prod(m.shape) * 8)}; use --format coo or --save FILE.npz"
+        )
+    if labels is None:
+        return m.todense()
+    dense: np.ndarray = np.full(m.shape, "0", dtype=object)
+    dense[m.row, m.col] = [labels[int(v) - 1] for v in m.value]
+    return dense
+
+
+def emit(result: Any, fmt: str, labels: list[str] | None, precision: int) -> None:
+    """--format dense|coo|csv|npy on stdout."""
+    import sys
+
+    from tconvcalc.errors import UsageError
+    from tconvcalc.tensorview import fmt as number
+
+    m = result.matrix
+    if fmt == "coo":
+        sys.stdout.write("row,col,value\n")
+        values = [labels[int(v) - 1] for v in m.value] if labels else [number(float(v), False, 17) for v in m.value]
+        sys.stdout.writelines(f"{r},{c},{v}\n" for r, c, v in zip(m.row.tolist(), m.col.tolist(), values))
+        return
+    if fmt == "npy":
+        if labels is not None:
+            raise UsageError("--format npy holds numbers; drop --symbolic")
+        if sys.stdout.isatty():
+            raise UsageError("--format npy writes binary: redirect it to a file or use --save FILE.npy")
+        np.save(sys.stdout.buffer, m.todense(), allow_pickle=False)
+        return
+    dense = _dense(result, labels)
+    integral = labels is None and bool(np.all(dense == np.round(dense)))
+    sep = "," if fmt == "csv" else " "
+    for row in dense:
+        cells = [str(v) if labels else number(float(v), integral, precision) for v in row]
+        sys.stdout.write(sep.join(cells) + "\n")
+
+
+def save(path: str, result: Any, labels: list[str] | None) -> None:
+    """--save: .npy/.csv dense, .npz coordinates (row, col, value, shape), .json the --json document."""
+    import json
+    from pathlib import Path
+
+    from tconvcalc.errors import UsageError
+
+    m, suffix = result.matrix, Path(path).suffix.lower()
+    try:
+        if suffix == ".npz":
+            np.savez(path, row=m.row, col=m.col, value=m.value, shape=np.array(m.shape))
+        elif suffix == ".json":
+            values = [labels[int(v) - 1] for v in m.value] if labels else m.value.tolist()
+            Path(path).write_text(
+                json.dumps({"shape": list(m.shape), "row": m.row.tolist(), "col": m.col.tolist(), "value": values})
+            )
+        elif suffix in (".npy", ".csv"):
+            if labels is not None:
+                raise UsageError(f"--save {path}: symbolic entries are text; use .json")
+            dense = _dense(result, None)
+            if suffix == ".npy":
+                np.save(path, dense, allow_pickle=False)
+            else:
+                np.savetxt(path, dense, delimiter=",", fmt="%.17g")
+        else:
+            raise UsageError(f"--save {path}: unknown format {suffix or '(none)'}; use .npy, .csv, .npz or .json")
+    except OSError as exc:
+        raise UsageError(f"--save {path}: cannot write ({exc.strerror})") from None
