@@ -94,17 +94,22 @@ def _main(
     """
 
 
+LAYERS = ("tconv", "conv", "maxpool", "avgpool", "maxunpool", "upsample")
+
+
 @app.command()
 def shape(
     size: Annotated[
-        str,
+        str | None,
         typer.Argument(
             metavar="SIZE",
             help="Input shape: 16, 16x16, CxHxW or NxCxHxW ('x' or ',' between values).",
             show_default=False,
         ),
-    ],
-    kernel_size: Kernel,
+    ] = None,
+    kernel_size: Annotated[
+        str | None, typer.Option("-k", "--kernel-size", help="Kernel size: an int, or one per dimension (3,5).")
+    ] = None,
     dims: Dims = 2,
     stride: Stride = "1",
     padding: Padding = "0",
@@ -114,16 +119,71 @@ def shape(
     out_channels: OutChannels = None,
     output_size: OutputSize = None,
     conv: Conv = False,
+    layer_type: Annotated[
+        str, typer.Option("--layer", help="tconv, conv, maxpool, avgpool, maxunpool or upsample.")
+    ] = "tconv",
+    ceil_mode: Annotated[
+        bool, typer.Option("--ceil-mode", help="Pooling: round the output size up (ceil_mode).")
+    ] = False,
+    scale_factor: Annotated[
+        str | None, typer.Option("--scale-factor", help="Upsample: a float, or one per dimension (2,1.5).")
+    ] = None,
+    interp_mode: Annotated[
+        str | None,
+        typer.Option("--mode", help="Upsample: nearest, nearest-exact, area, linear, bilinear, bicubic, trilinear."),
+    ] = None,
+    compare: Annotated[
+        bool,
+        typer.Option("--compare", help="ConvTranspose, MaxUnpool and interpolate on the same input, in one table."),
+    ] = False,
+    batch: Annotated[
+        str | None, typer.Option("--batch", help="JSON Lines of queries (FILE or -): one JSON result per line.")
+    ] = None,
     explain: Explain = False,
     json_: Json = False,
     plain: Plain = False,
 ) -> None:
-    """Output shape of a ConvTranspose (default) or, with --conv, a Conv layer."""
+    """Output shape of a ConvTranspose (default), a Conv (--conv) or another layer (--layer)."""
     from tconvcalc import layer, params
 
     with errors():
         mode = _output_mode(json_, plain)
-        source = layer.TensorShape.from_tuple(params.parse_shape(size, dims), dims)
+        if batch is not None:
+            from tconvcalc import network
+
+            failed = network.run_batch(batch, sys.stdout)
+            if failed:
+                raise LayerError(f"{failed:,} of the batch's queries were refused (their lines say why)")
+            return
+        if size is None:
+            raise UsageError("give SIZE (or --batch FILE)")
+        kind = "conv" if conv else layer_type
+        if kind not in LAYERS:
+            raise UsageError(f"--layer {layer_type!r}: choose one of {', '.join(LAYERS)}")
+        values = params.parse_shape(size, dims)
+        if compare or kind not in ("tconv", "conv"):
+            _other_layer(
+                kind,
+                values,
+                dims,
+                kernel_size,
+                stride,
+                padding,
+                output_padding,
+                dilation,
+                groups,
+                out_channels,
+                output_size,
+                ceil_mode,
+                scale_factor,
+                interp_mode,
+                compare,
+                mode,
+            )
+            return
+        if kernel_size is None:
+            raise UsageError("missing --kernel-size (-k)")
+        source = layer.TensorShape.from_tuple(values, dims)
         k, s, d = (
             params.parse_per_dim(v, dims, n)
             for v, n in ((kernel_size, "--kernel-size"), (stride, "--stride"), (dilation, "--dilation"))
@@ -156,6 +216,115 @@ def shape(
             from tconvcalc import render
 
             render.print_layer(result, explain)
+
+
+def _other_layer(
+    kind: str,
+    values: tuple[int, ...],
+    dims: int,
+    kernel_size: str | None,
+    stride: str,
+    padding: str,
+    output_padding: str | None,
+    dilation: str,
+    groups: int,
+    out_channels: int | None,
+    output_size: str | None,
+    ceil_mode: bool,
+    scale_factor: str | None,
+    interp_mode: str | None,
+    compare: bool,
+    mode: str,
+) -> None:
+    """shape --layer maxpool|avgpool|maxunpool|upsample, and --compare: specs handed to network.query."""
+    from tconvcalc import network, params
+
+    def ints(token: str | None, name: str) -> list[int] | None:
+        return None if token is None else list(params.parse_per_dim(token, dims, name))
+
+    k = ints(kernel_size, "--kernel-size")
+    base: dict[str, Any] = {"input": list(values), "dims": dims}
+    if compare:
+        if k is None:
+            raise UsageError("--compare needs --kernel-size (and --stride) of the ConvTranspose")
+        s = ints(stride, "--stride")
+        tconv = {
+            **base,
+            "type": "tconv",
+            "kernel_size": k,
+            "stride": s,
+            "padding": ints(padding, "--padding"),
+            "output_padding": ints(output_padding or "0", "--output-padding"),
+            "dilation": ints(dilation, "--dilation"),
+            "groups": groups,
+        }
+        if out_channels is not None:
+            tconv["out_channels"] = out_channels
+        unpool = {**base, "type": "maxunpool", "kernel_size": k, "stride": s, "padding": ints(padding, "--padding")}
+        upsample = {
+            **base,
+            "type": "upsample",
+            "mode": interp_mode or {1: "linear", 2: "bilinear", 3: "trilinear"}[dims],
+            "scale_factor": _floats(scale_factor, dims) if scale_factor else [float(v) for v in s or [1]],
+        }
+        rows: list[tuple[dict[str, Any], Any, str | None]] = []
+        for each in (tconv, unpool, upsample):
+            try:
+                rows.append((each, network.query(each), None))
+            except TConvError as exc:
+                rows.append((each, None, str(exc)))
+        if mode == "rich":
+            from tconvcalc import render
+
+            render.print_compare(rows, dims)
+        elif mode == "json":
+            import json
+
+            typer.echo(json.dumps([doc or {"operation": each["type"], "error": err} for each, doc, err in rows]))
+        else:
+            for each, doc, _ in rows:
+                typer.echo(f"{each['type']} {params.format_shape(tuple(doc['output_shape'])) if doc else 'error'}")
+        return
+    spec: dict[str, Any] = {**base, "type": kind}
+    if kind in ("maxpool", "avgpool", "maxunpool"):
+        spec.update(kernel_size=k, padding=ints(padding, "--padding"))
+        if stride != "1":  # the pools' stride defaults to the kernel size
+            spec["stride"] = ints(stride, "--stride")
+    if kind == "maxpool":
+        spec.update(dilation=ints(dilation, "--dilation"), ceil_mode=ceil_mode)
+    if kind == "avgpool":
+        spec["ceil_mode"] = ceil_mode
+    if kind == "maxunpool" and output_size is not None:
+        spec["output_size"] = list(params.parse_output_size(output_size, dims))
+    if kind == "upsample":
+        if output_size is not None:
+            spec["size"] = list(params.parse_output_size(output_size, dims))
+        if scale_factor is not None:
+            spec["scale_factor"] = _floats(scale_factor, dims)
+        spec["mode"] = interp_mode or "nearest"
+    doc = network.query({key: value for key, value in spec.items() if value is not None})
+    if mode == "json":
+        import json
+
+        typer.echo(json.dumps(doc))
+    elif mode == "plain":
+        typer.echo(params.format_shape(tuple(doc["output_shape"])))
+    else:
+        from tconvcalc import render
+
+        render.print_query(doc)
+
+
+def _floats(token: str, dims: int) -> list[float]:
+    try:
+        values = [float(v) for v in token.replace("x", ",").split(",")]
+    except ValueError:
+        raise UsageError(f"--scale-factor: {token!r} is not a number or one number per dimension") from None
+    if len(values) == 1:
+        return values * dims
+    if len(values) != dims:
+        raise UsageError(f"--scale-factor has {len(values)} values but --dims is {dims}")
+    return values
 
 
 @app.command()
@@ -483,6 +652,73 @@ def matrix(
             )
         if diff is not None and diff > 1e-9 * max(1.0, float(np.abs(m.value).max(initial=0.0))):
             raise LayerError(f"the matrix disagrees with the convolution by {diff:.3g}")
+
+
+@app.command()
+def check(
+    file: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="Architecture config: TOML, JSON (or YAML with PyYAML); - for stdin.",
+            show_default=False,
+        ),
+    ],
+    sizes: Annotated[
+        str | None, typer.Option("--sizes", help="Sweep the input's spatial size over A:B and report which sizes pass.")
+    ] = None,
+    json_: Json = False,
+) -> None:
+    """Check a network's shapes layer by layer: exit 0 if every layer is valid and every expect/match holds."""
+    from tconvcalc import configfile, network
+
+    with errors():
+        config, text = configfile.load(file)
+        try:
+            if sizes is not None:
+                low, high = _range(sizes)
+                passing = network.sweep(config, low, high)
+                summary = network.describe_sizes(passing, low, high)
+                if json_:
+                    import json
+
+                    typer.echo(
+                        json.dumps({"ok": bool(passing), "sizes": passing, "range": [low, high], "summary": summary})
+                    )
+                else:
+                    typer.echo(f"input sizes that pass, from {low} to {high}: {summary}")
+                if not passing:
+                    raise LayerError(f"no input size from {low} to {high} passes the network")
+                return
+            report = network.check(config)
+        except network.ConfigError as exc:
+            line = None if exc.layer is None or exc.key is None else configfile.line_of_key(text, exc.layer, exc.key)
+            raise UsageError(f"{file}: {exc}" + (f" (line {line})" if line else "")) from None
+        if json_:
+            import json
+
+            typer.echo(json.dumps(report.to_json()))
+        else:
+            from tconvcalc import render
+
+            render.print_report(report)
+        failure = report.first_failure
+        if failure is not None:
+            detail = f": {failure.message}" if failure.message else ""
+            fix = f"; fix: {failure.fix}" if failure.fix else ""
+            raise LayerError(f"layer {failure.name!r} ({failure.status}){detail}{fix}")
+
+
+def _range(text: str) -> tuple[int, int]:
+    from tconvcalc.params import parse_ints
+
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise UsageError(f"--sizes {text!r}: give A:B, e.g. 32:256")
+    (low,), (high,) = parse_ints(parts[0], "--sizes"), parse_ints(parts[1], "--sizes")
+    if not 1 <= low <= high or high - low > 100_000:
+        raise UsageError(f"--sizes {text!r}: need 1 <= A <= B and at most 100,000 sizes")
+    return low, high
 
 
 def _interrupted(signum: int, frame: object) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from tconvcalc import shapes
@@ -74,12 +74,25 @@ class LayerShape:
         return self.output_shape[len(self.output_shape) - self.dims :]
 
     def to_json(self) -> dict[str, Any]:
-        doc = asdict(self)
-        return {k: (_lists(v) if isinstance(v, tuple) else v) for k, v in doc.items()}
-
-
-def _lists(value: Any) -> Any:
-    return [_lists(v) for v in value] if isinstance(value, (tuple, list)) else value
+        # by hand rather than dataclasses.asdict (which deep-copies): this runs per line of shape --batch
+        return {
+            "operation": self.operation,
+            "dims": self.dims,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "batch": self.batch,
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "groups": self.groups,
+            "kernel_size": list(self.kernel_size),
+            "stride": list(self.stride),
+            "padding": [list(p) for p in self.padding],
+            "output_padding": list(self.output_padding),
+            "dilation": list(self.dilation),
+            "full_size": list(self.full_size),
+            "weight_shape": None if self.weight_shape is None else list(self.weight_shape),
+            "parameters": self.parameters,
+        }
 
 
 def _check_channels(shape: TensorShape, out_channels: int | None, groups: int) -> tuple[int | None, int | None]:
@@ -181,7 +194,9 @@ def conv_transpose_layer(
         shapes.check_hyperparameters(k, s, pads, d)
         shapes.check_input_size(shape.spatial)
         op = shapes.output_padding_for_size(output_size, shape.spatial, k, s, pads, d)
-    out = shapes.conv_transpose_output_size(shape.spatial, k, s, pads, op, d)
+    shapes.check_hyperparameters(k, s, pads, d, op)
+    shapes.check_input_size(shape.spatial)
+    out = shapes.conv_transpose_sizes(shape.spatial, k, s, pads, op, d)  # validated above
     full = tuple((i - 1) * si + shapes.effective_kernel(ki, di) for i, ki, si, di in zip(shape.spatial, k, s, d))
     return _finish("conv_transpose", shape, out, full, cin, cout, groups, k, s, pads, op, d)
 
@@ -208,6 +223,8 @@ def conv_layer(
     )
     cin, cout = _check_channels(shape, out_channels, groups)
     pads = shapes.resolve_conv_padding(padding, k, s, d)
-    out = shapes.conv_output_size(shape.spatial, k, s, pads, d)
+    shapes.check_hyperparameters(k, s, pads, d)
+    shapes.check_input_size(shape.spatial)
+    out = shapes.conv_sizes(shape.spatial, k, s, pads, d)  # validated above
     full = tuple(i + pb + pe for i, (pb, pe) in zip(shape.spatial, pads))
     return _finish("conv", shape, out, full, cin, cout, groups, k, s, pads, (0,) * n, d)

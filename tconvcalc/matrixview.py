@@ -53,7 +53,6 @@ def print_matrix(
     from rich.table import Table
     from rich.text import Text
 
-    from tconvcalc.render import console
     from tconvcalc.tensorview import fmt, is_integral
 
     dense = matrix.todense()
@@ -74,11 +73,9 @@ def print_matrix(
                     Text(labels[int(value) - 1] if labels is not None else fmt(float(value), integral, precision))
                 )
         table.add_row(*cells)
-    out = console()
-    # a matrix is never truncated: print it at its natural width, wider than the terminal if need be
-    natural = max(map(len, row_labels)) + sum(max(len(c), 4) + 3 for c in col_labels) + 2
-    out.width = max(out.width, natural)
-    out.print(table)
+    from tconvcalc.render import print_whole
+
+    print_whole(table)  # a matrix is never truncated
 
 
 def print_overlap(counts: np.ndarray, uniform: bool, kernel: Any, stride: Any, dilation: Any) -> None:

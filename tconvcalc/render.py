@@ -22,6 +22,14 @@ def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
+def print_whole(renderable: Any) -> None:
+    """Print a table at its natural width, wider than the terminal if need be: never crop data."""
+    out = console()
+    needed = out.measure(renderable, options=out.options.update_width(100_000)).maximum
+    out.width = max(out.width, needed)
+    out.print(renderable)
+
+
 def emit_json(doc: Any) -> None:
     """Exactly one JSON document on stdout."""
     sys.stdout.write(json.dumps(doc) + "\n")
@@ -292,3 +300,87 @@ def print_matrix_result(
     else:
         for line in matrixview.summary_lines(m):
             con.print(Text(line))
+
+
+def print_report(report: Any) -> None:
+    """``check`` for people: the shape through every layer, its status, totals and the first failure's fix."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    con = console()
+    table = Table(box=box.SIMPLE_HEAD, title=Text(f"input {format_shape(tuple(report.input))}"), title_justify="left")
+    for name in ("layer", "module", "in -> out", "params", "MACs", "status"):
+        table.add_column(name, justify="right" if name in ("params", "MACs") else "left", no_wrap=True)
+    styles = {"ok": "green", "not reached": "dim"}
+    for step in report.steps:
+        shape_in = format_shape(tuple(step.input_shape)) if step.input_shape else "-"
+        shape_out = format_shape(tuple(step.output_shape)) if step.output_shape else "-"
+        table.add_row(
+            Text(step.name),
+            Text(step.layer),
+            Text(f"{shape_in} -> {shape_out}"),
+            Text(f"{step.parameters:,}"),
+            Text(f"{step.macs:,}"),
+            Text(step.status, style=styles.get(step.status, "bold red")),
+        )
+    print_whole(table)
+    total_p = sum(s.parameters for s in report.steps)
+    total_m = sum(s.macs for s in report.steps)
+    con.print(Text(f"total: {total_p:,} parameters, {total_m:,} MACs"))
+    con.print(
+        Text(
+            "MACs of a ConvTranspose count its input: C_in * C_out/groups * prod(k) * prod(input size), "
+            "the MACs of its dual convolution"
+        )
+    )
+    for step in report.steps:
+        if step.status not in ("ok", "not reached"):
+            con.print(
+                Text(
+                    f"{step.name}: {step.status}: {step.message}" + (f"; fix: {step.fix}" if step.fix else ""),
+                    style="bold",
+                )
+            )
+
+
+def print_query(doc: dict[str, Any]) -> None:
+    """A pooling/unpooling/upsampling layer's shape for people."""
+    from rich.text import Text
+
+    con = console()
+    settings = ", ".join(
+        f"{k}={v}" for k, v in doc.items() if k not in ("operation", "dims", "input_shape", "output_shape")
+    )
+    con.print(Text(f"{doc['operation']} ({settings})"))
+    con.print(
+        Text(f"{format_shape(tuple(doc['input_shape']))} -> {format_shape(tuple(doc['output_shape']))}", style="bold")
+    )
+
+
+def print_compare(rows: list[tuple[dict[str, Any], Any, str | None]], dims: int) -> None:
+    """--compare: the three ways to upsample, on the same input, in one table."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from tconvcalc import network
+
+    notes = {
+        "tconv": "learned weights; uneven overlap when k is not a multiple of s (checkerboard)",
+        "maxunpool": "needs MaxPool's indices (return_indices=True); zeros where no maximum was",
+        "upsample": "fixed interpolation, no parameters; follow with a conv to learn",
+    }
+    table = Table(box=box.SIMPLE_HEAD, title=Text("upsampling the same input three ways"), title_justify="left")
+    for name in ("layer", "output", "parameters", "note"):
+        table.add_column(name)
+    for spec, doc, err in rows:
+        params = doc.get("parameters") if doc else None
+        output = format_shape(tuple(doc["output_shape"])) if doc else f"error: {err}"
+        table.add_row(
+            Text(network.describe({k: v for k, v in spec.items() if k not in ("input", "dims")}, dims)),
+            Text(output),
+            Text("-" if params is None else f"{params:,}"),
+            Text(notes[spec["type"]]),
+        )
+    console().print(table)

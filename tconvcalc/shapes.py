@@ -18,6 +18,8 @@ PaddingArg = int | str | Sequence[int] | Sequence[Sequence[int]]
 
 
 def _as_int(value: object, name: str) -> int:
+    if type(value) is int:  # the common case, without the ABC checks below (shape --batch runs this a lot)
+        return value
     if isinstance(value, bool):
         raise UsageError(f"{name} must be an integer, got {value!r}")
     try:
@@ -35,6 +37,15 @@ def per_dim(value: IntArg, ndim: int, name: str) -> tuple[int, ...]:
     Traceback (most recent call last):
     tconvcalc.errors.UsageError: stride has 3 values but the layer has 2 spatial dimensions
     """
+    kind = type(value)
+    if kind is int:
+        return (value,) * ndim  # type: ignore[return-value]
+    if (kind is tuple or kind is list) and all(type(v) is int for v in value):  # type: ignore[union-attr]
+        values = tuple(value)  # type: ignore[arg-type]
+        if len(values) == ndim:
+            return values
+        if len(values) == 1:
+            return values * ndim
     if isinstance(value, str):
         raise UsageError(f"{name} must be an integer or one integer per dimension, got {value!r}")
     if isinstance(value, Sequence):
@@ -143,7 +154,7 @@ def conv_formula(i: int, k: int, s: int, pad: tuple[int, int], d: int) -> str:
     return f"floor(({i} + {grow} - {d}*({k}-1) - 1)/{s}) + 1"
 
 
-def _conv_transpose_sizes(
+def conv_transpose_sizes(
     input_size: Sequence[int],
     kernel_size: Sequence[int],
     stride: Sequence[int],
@@ -151,6 +162,7 @@ def _conv_transpose_sizes(
     output_padding: Sequence[int],
     dilation: Sequence[int],
 ) -> tuple[int, ...]:
+    """The ConvT sizes for already validated per-dim parameters; refuses a non-positive output."""
     out = []
     for dim, (i, k, s, (pb, pe), op, d) in enumerate(
         zip(input_size, kernel_size, stride, padding, output_padding, dilation)
@@ -184,7 +196,7 @@ def conv_transpose_output_size(
     pads, op = pads_per_side(padding, n), per_dim(output_padding, n, "output_padding")
     check_hyperparameters(k, s, pads, d, op)
     check_input_size(input_size)
-    return _conv_transpose_sizes(input_size, k, s, pads, op, d)
+    return conv_transpose_sizes(input_size, k, s, pads, op, d)
 
 
 def conv_output_size(
@@ -209,7 +221,7 @@ def conv_output_size(
     pads = resolve_conv_padding(padding, k, s, d)
     check_hyperparameters(k, s, pads, d)
     check_input_size(input_size)
-    return _conv_sizes(input_size, k, s, pads, d)
+    return conv_sizes(input_size, k, s, pads, d)
 
 
 def resolve_conv_padding(
@@ -231,13 +243,14 @@ def resolve_conv_padding(
     return pads_per_side(padding, n)
 
 
-def _conv_sizes(
+def conv_sizes(
     input_size: Sequence[int],
     kernel_size: Sequence[int],
     stride: Sequence[int],
     padding: Pads,
     dilation: Sequence[int],
 ) -> tuple[int, ...]:
+    """The Conv sizes for already validated per-dim parameters; refuses an input smaller than the kernel."""
     out = []
     for dim, (i, k, s, (pb, pe), d) in enumerate(zip(input_size, kernel_size, stride, padding, dilation)):
         padded, k_eff = i + pb + pe, effective_kernel(k, d)

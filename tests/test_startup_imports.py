@@ -43,6 +43,8 @@ def _imports(*args: str) -> tuple[str, str]:
         ("invert-conv", "--help"),
         ("solve", "16", "32", "--json"),
         ("matrix", "--help"),
+        ("check", "examples/unet.toml", "--json"),
+        ("shape", "7x7", "--layer", "maxpool", "-k", "2", "--json"),
         ("invert-conv", "24", "--dims", "1", "-k", "3", "-s", "2", "-p", "1", "--json"),
         ("--help",),
     ],

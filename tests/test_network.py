@@ -1,0 +1,255 @@
+"""check, the sweep, shape --layer/--compare and shape --batch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tconvcalc import network
+from tconvcalc.cli import app
+
+runner = CliRunner()
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_examples_pass_and_fail_as_documented():
+    """The DCGAN and U-Net examples pass (exit 0); the one-pixel-short decoder fails (exit 1) naming the fix."""
+    assert runner.invoke(app, ["check", str(EXAMPLES / "dcgan.toml")]).exit_code == 0
+    assert runner.invoke(app, ["check", str(EXAMPLES / "unet.toml")]).exit_code == 0
+    broken = runner.invoke(app, ["check", str(EXAMPLES / "decoder-one-short.toml")])
+    assert broken.exit_code == 1
+    assert broken.stderr.startswith("error: layer 'dec1' (match failed)")
+    assert "fix: output_padding=1" in broken.stderr
+
+
+def test_check_json_document():
+    """--json: per layer shapes, parameters, MACs and status, and an overall ok."""
+    doc = json.loads(runner.invoke(app, ["check", str(EXAMPLES / "dcgan.toml"), "--json"]).stdout)
+    assert doc["ok"] is True and doc["first_failure"] is None
+    first = doc["layers"][0]
+    assert first["input_shape"] == [1, 100, 1, 1] and first["output_shape"] == [1, 512, 4, 4]
+    assert first["parameters"] == 100 * 512 * 16  # bias = false
+    assert first["macs"] == 100 * 512 * 16  # by its input: C_in * C_out * prod(k) * prod(input)
+    assert doc["layers"][-1]["output_shape"] == [1, 3, 64, 64]
+
+
+def _write(tmp_path, text, name="net.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_invalid_layer_names_first_failure_and_stops(tmp_path):
+    """An invalid layer fails the check (exit 1), is named, and the layers after it are not reached."""
+    path = _write(
+        tmp_path,
+        'input = [1, 3, 8, 8]\n[[layer]]\nname = "a"\ntype = "conv"\nkernel_size = 9\n'
+        '[[layer]]\nname = "b"\ntype = "conv"\nkernel_size = 1\n',
+    )
+    result = runner.invoke(app, ["check", path, "--json"])
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert [layer["status"] for layer in doc["layers"]] == ["invalid", "not reached"]
+    assert "error: layer 'a' (invalid): padded input size 8" in result.stderr
+
+
+def test_expect_failure(tmp_path):
+    """A wrong expect fails with both shapes in the message."""
+    path = _write(
+        tmp_path,
+        'input = [1, 3, 8, 8]\n[[layer]]\nname = "a"\ntype = "maxpool"\nkernel_size = 2\nexpect = [1, 3, 5, 5]\n',
+    )
+    result = runner.invoke(app, ["check", path])
+    assert result.exit_code == 1
+    assert "expected [1, 3, 5, 5], got [1, 3, 4, 4]" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'input = [1, 3, 8, 8]\n[[layer]]\ntype = "conv"\nkernel_size = 3\nstrid = 2\n',
+            "unknown key 'strid' for type 'conv' (line 5)",
+        ),
+        ('input = [1, 3, 8, 8]\n[[layer]]\ntype = "deconv"\nkernel_size = 3\n', "unknown type 'deconv'"),
+        ("input = [1, 3, 8, 8]\n[[layer\n", "line 2"),
+        ("input = [1, 3, 8, 8]\n", "no layers"),
+        ('input = "big"\n[[layer]]\ntype = "conv"\nkernel_size = 3\n', "input must be a list of integers"),
+        ('input = [1, 3, 8, 8]\n[[layer]]\ntype = "conv"\nkernel_size = "x"\n', "kernel_size must be an integer"),
+        (
+            'input = [1, 3, 8, 8]\n[[layer]]\ntype = "tconv"\nkernel_size = 2\nmatch = "nowhere"\n',
+            "names no earlier layer (line 5)",
+        ),
+        ("input = [1, 3, 8, 8]\nlayers = []\n", "unknown top-level key 'layers'"),
+    ],
+)
+def test_malformed_configs_exit_2(tmp_path, text, message):
+    """Malformed files, unknown types and keys are usage errors (exit 2) with the key and the line."""
+    result = runner.invoke(app, ["check", _write(tmp_path, text)])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_json_config_and_json_errors(tmp_path):
+    """JSON configs have the same structure; a JSON syntax error names its line."""
+    good = {
+        "input": [1, 3, 8, 8],
+        "layer": [{"name": "up", "type": "tconv", "kernel_size": 2, "stride": 2, "expect": [1, 3, 16, 16]}],
+    }
+    assert runner.invoke(app, ["check", _write(tmp_path, json.dumps(good), "net.json")]).exit_code == 0
+    bad = runner.invoke(app, ["check", _write(tmp_path, '{"input": [1,\n 2,,]}', "bad.json")])
+    assert bad.exit_code == 2 and "line 2" in bad.stderr
+
+
+def test_yaml_needs_pyyaml_or_works(tmp_path):
+    """YAML configs load with PyYAML, or say how to get it."""
+    path = _write(tmp_path, "input: [1, 3, 8, 8]\nlayer:\n  - {type: maxpool, kernel_size: 2}\n", "net.yaml")
+    result = runner.invoke(app, ["check", path])
+    try:
+        import yaml  # noqa: F401
+    except ImportError:
+        assert result.exit_code == 2 and "pip install 'tconvcalc[yaml]'" in result.stderr
+    else:
+        assert result.exit_code == 0
+
+
+def test_sweep_describes_passing_sizes():
+    """--sizes A:B reports which spatial sizes pass, compactly."""
+    result = runner.invoke(app, ["check", str(EXAMPLES / "unet.toml"), "--sizes", "8:64"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "input sizes that pass, from 8 to 64: multiples of 4 from 8 to 64"
+    doc = json.loads(runner.invoke(app, ["check", str(EXAMPLES / "unet.toml"), "--sizes", "8:20", "--json"]).stdout)
+    assert doc["sizes"] == [8, 12, 16, 20]
+
+
+def _torch_passes(torch, config, size):
+    """Brute force: build the network in torch and run it on zeros; do all matches hold?"""
+    import warnings
+
+    shape, dims, layers = network.validate_config(config)
+    x = torch.zeros(*shape[: len(shape) - dims], *([size] * dims), dtype=torch.float64)
+    outputs = {"input": tuple(x.shape[-dims:])}
+    n = dims
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            for index, spec in enumerate(layers):
+                kind = spec["type"]
+                kw = {k: v for k, v in spec.items() if k not in ("name", "type", "expect", "match", "out_channels")}
+                if kind == "conv":
+                    x = getattr(torch.nn, f"Conv{n}d")(x.shape[1], spec["out_channels"], dtype=torch.float64, **kw)(x)
+                elif kind == "tconv":
+                    x = getattr(torch.nn, f"ConvTranspose{n}d")(
+                        x.shape[1], spec["out_channels"], dtype=torch.float64, **kw
+                    )(x)
+                elif kind == "maxpool":
+                    x = getattr(torch.nn, f"MaxPool{n}d")(**kw)(x)
+                elif kind == "upsample":
+                    x = torch.nn.Upsample(**kw)(x)
+                outputs[spec.get("name", f"layer{index + 1}")] = tuple(x.shape[-dims:])
+                if "match" in spec and tuple(x.shape[-dims:]) != outputs[spec["match"]]:
+                    return False
+        except RuntimeError:
+            return False
+    return True
+
+
+def test_sweep_against_torch_brute_force(torch):
+    """The sweep agrees with running the U-Net (and the strided decoder) in torch for every size."""
+    import tomllib
+
+    for name, (low, high) in (("unet.toml", (1, 40)), ("decoder-one-short.toml", (1, 40))):
+        config = tomllib.loads((EXAMPLES / name).read_text())
+        expected = [v for v in range(low, high + 1) if _torch_passes(torch, config, v)]
+        assert network.sweep(config, low, high) == expected, name
+
+
+def test_fix_is_right_in_torch(torch):
+    """The suggested output_padding makes the failing decoder match in torch."""
+    import tomllib
+
+    config = tomllib.loads((EXAMPLES / "decoder-one-short.toml").read_text())
+    report = network.check(config)
+    assert report.first_failure.fix == "output_padding=1"
+    config["layer"][1]["output_padding"] = 1
+    assert network.check(config).ok and _torch_passes(torch, config, 64)
+
+
+QUERIES = [
+    {"input": [1, 3, 16, 16], "type": "tconv", "kernel_size": 4, "stride": 2, "padding": 1},
+    {"input": [1, 3, 16, 16], "type": "conv", "kernel_size": 3, "stride": 2, "padding": 1, "out_channels": 8},
+    {"input": [12], "dims": 1, "kernel_size": 3, "stride": 2, "padding": 1, "output_size": [24]},
+    {"input": [7, 7], "type": "maxpool", "kernel_size": 3, "stride": 2, "ceil_mode": True},
+    {"input": [1, 4, 7, 7], "type": "upsample", "scale_factor": 1.5},
+    {"input": [3, 3], "type": "maxunpool", "kernel_size": 2, "stride": 2, "output_size": [7, 7]},
+]
+EQUIVALENT_ARGS = [
+    ["1x3x16x16", "-k", "4", "-s", "2", "-p", "1"],
+    ["1x3x16x16", "--conv", "-k", "3", "-s", "2", "-p", "1", "--out-channels", "8"],
+    ["12", "--dims", "1", "-k", "3", "-s", "2", "-p", "1", "--output-size", "24"],
+    ["7x7", "--layer", "maxpool", "-k", "3", "-s", "2", "--ceil-mode"],
+    ["1x4x7x7", "--layer", "upsample", "--scale-factor", "1.5"],
+    ["3x3", "--layer", "maxunpool", "-k", "2", "-s", "2", "--output-size", "7x7"],
+]
+
+
+def test_batch_equals_one_by_one(tmp_path):
+    """shape --batch gives, line by line, the documents of one-by-one shape --json, errors included in order."""
+    lines = [json.dumps(q) for q in QUERIES] + ["{broken", json.dumps({"input": [5], "kernel_size": 0})]
+    path = _write(tmp_path, "\n".join(lines) + "\n", "q.jsonl")
+    result = runner.invoke(app, ["shape", "--batch", path])
+    assert result.exit_code == 1  # two lines were refused; every line still got its answer
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == len(lines)
+    for args, answer in zip(EQUIVALENT_ARGS, answers):
+        single = runner.invoke(app, ["shape", *args, "--json"])
+        assert single.exit_code == 0, single.stderr
+        assert json.loads(single.stdout) == answer
+    assert answers[-2]["exit_code"] == 2 and answers[-2]["line"] == 7
+    assert answers[-1]["exit_code"] == 1 and "kernel_size=0" in answers[-1]["error"]
+
+
+def test_batch_from_stdin_and_parallel_path(tmp_path, monkeypatch):
+    """stdin streams; a file above the parallel threshold is answered by worker processes, in order."""
+    result = runner.invoke(app, ["shape", "--batch", "-"], input=json.dumps(QUERIES[0]) + "\n")
+    assert json.loads(result.stdout)["output_shape"] == [1, 3, 32, 32]
+    monkeypatch.setattr(network, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(network, "CHUNK_LINES", 3)
+    lines = [json.dumps({"input": [n], "dims": 1, "kernel_size": 2, "stride": 2}) for n in range(1, 41)]
+    path = _write(tmp_path, "\n".join(lines) + "\n", "many.jsonl")
+    out = tmp_path / "out.txt"
+    with out.open("w") as handle:
+        assert network.batch_file(path, handle, 2) == 0
+    assert [json.loads(line)["output_shape"] for line in out.read_text().splitlines()] == [
+        [2 * n] for n in range(1, 41)
+    ]
+
+
+def test_compare_table_and_json(monkeypatch):
+    """--compare shows ConvTranspose, MaxUnpool and interpolate on the same input."""
+    monkeypatch.setenv("COLUMNS", "200")
+    result = runner.invoke(app, ["shape", "1x16x32x32", "-k", "2", "-s", "2", "--compare", "--json"])
+    docs = json.loads(result.stdout)
+    assert [d["operation"] for d in docs] == ["conv_transpose", "maxunpool", "upsample"]
+    assert all(d["output_shape"] == [1, 16, 64, 64] for d in docs)
+    table = runner.invoke(app, ["shape", "1x16x32x32", "-k", "2", "-s", "2", "--compare"]).stdout
+    assert "MaxUnpool2d(k=2, s=2)" in table and "Upsample(mode=bilinear, scale=2.0)" in table
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["7", "--layer", "maxpool", "-k", "2", "-p", "2"], "padding=2 must be at most half of kernel_size=2"),
+        (["7", "--layer", "upsample", "--scale-factor", "0.1"], "input and output sizes must be positive"),
+        (["7", "--layer", "upsample", "--mode", "linear", "--scale-factor", "2"], "mode='linear' needs 1 spatial"),
+        (["3", "--layer", "maxunpool", "-k", "2", "-s", "2", "--output-size", "8"], "invalid output_size (8, 8)"),
+    ],
+)
+def test_other_layer_refusals(args, message):
+    """Pool, unpool and upsample refusals are one line with exit 1."""
+    result = runner.invoke(app, ["shape", *args])
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr
