@@ -56,6 +56,20 @@ Conv = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 Plain = Annotated[bool, typer.Option("--plain", help="Print only the output shape, e.g. 32x32.")]
+Convention = Annotated[
+    str, typer.Option("--convention", help="torch (default), onnx, keras, tf or jax: whose parameters these are.")
+]
+Pads = Annotated[str | None, typer.Option("--pads", help="ONNX pads: begin values then end values (1,2,1,2).")]
+AutoPad = Annotated[
+    str | None, typer.Option("--auto-pad", help="ONNX auto_pad: NOTSET, SAME_UPPER, SAME_LOWER, VALID.")
+]
+OutputShape = Annotated[str | None, typer.Option("--output-shape", help="ONNX/TF output_shape (spatial).")]
+Consistent = Annotated[
+    bool,
+    typer.Option(
+        "--consistent-padding", help="JAX: LO:HI pairs are the forward conv's padding (use_consistent_padding)."
+    ),
+]
 Explain = Annotated[bool, typer.Option("--explain", help="Show the formula step by step with the numbers substituted.")]
 
 
@@ -139,6 +153,11 @@ def shape(
     batch: Annotated[
         str | None, typer.Option("--batch", help="JSON Lines of queries (FILE or -): one JSON result per line.")
     ] = None,
+    convention: Convention = "torch",
+    pads: Pads = None,
+    auto_pad: AutoPad = None,
+    output_shape: OutputShape = None,
+    consistent: Consistent = False,
     explain: Explain = False,
     json_: Json = False,
     plain: Plain = False,
@@ -161,6 +180,27 @@ def shape(
         if kind not in LAYERS:
             raise UsageError(f"--layer {layer_type!r}: choose one of {', '.join(LAYERS)}")
         values = params.parse_shape(size, dims)
+        if convention != "torch" or pads is not None or auto_pad is not None or output_shape is not None:
+            if kind != "tconv" or compare:
+                raise UsageError(
+                    "--convention, --pads, --auto-pad and --output-shape describe a transposed convolution"
+                )
+            placement = _placement(
+                convention,
+                values,
+                dims,
+                kernel_size,
+                stride,
+                dilation,
+                padding,
+                output_padding,
+                pads,
+                auto_pad,
+                output_shape,
+                consistent,
+            )
+            _print_placement(placement, values, dims, groups, out_channels, mode)
+            return
         if compare or kind not in ("tconv", "conv"):
             _other_layer(
                 kind,
@@ -327,6 +367,229 @@ def _floats(token: str, dims: int) -> list[float]:
     return values
 
 
+def _placement(
+    convention: str,
+    values: tuple[int, ...],
+    dims: int,
+    kernel_size: str | None,
+    stride: str,
+    dilation: str,
+    padding: str,
+    output_padding: str | None,
+    pads: str | None,
+    auto_pad: str | None,
+    output_shape: str | None,
+    consistent: bool,
+) -> Any:
+    from tconvcalc import conventions, params
+
+    if kernel_size is None:
+        raise UsageError("missing --kernel-size (-k)")
+    return conventions.from_options(
+        convention,
+        values[-dims:],
+        params.parse_per_dim(kernel_size, dims, "--kernel-size"),
+        params.parse_per_dim(stride, dims, "--stride"),
+        params.parse_per_dim(dilation, dims, "--dilation"),
+        None if padding == "0" else padding,
+        output_padding,
+        pads,
+        auto_pad,
+        None if output_shape is None else params.parse_output_size(output_shape, dims),
+        consistent,
+    )
+
+
+def _print_placement(
+    p: Any, values: tuple[int, ...], dims: int, groups: int, out_channels: int | None, mode: str
+) -> None:
+    from tconvcalc import conventions, params
+
+    lead = list(values[: len(values) - dims])
+    if lead and out_channels is not None:
+        lead[-1] = out_channels
+    shape = (*lead, *p.output_size)
+    if mode == "plain":
+        typer.echo(params.format_shape(shape))
+        return
+    exact, same = conventions.torch_equivalent(p), conventions.torch_same_shape(p)
+    doc = {
+        "convention": p.convention,
+        "input_shape": list(values),
+        "output_shape": list(shape),
+        "full_size": list(p.full_size),
+        "crops": [list(c) for c in p.crops],
+        "torch_equivalent": None
+        if exact is None
+        else {"padding": list(exact[:dims]), "output_padding": list(exact[dims:])},
+        "torch_same_shape": None
+        if same is None or exact is not None
+        else {"padding": list(same[0]), "output_padding": list(same[1])},
+        "notes": list(p.notes),
+    }
+    if mode == "json":
+        import json
+
+        typer.echo(json.dumps(doc))
+        return
+    from tconvcalc import render
+
+    render.print_placement(doc)
+
+
+def _run_convention(
+    x: Any,
+    w: Any,
+    b: Any,
+    n: int,
+    convention: str,
+    stride: str,
+    dilation: str,
+    padding: str,
+    output_padding: str | None,
+    groups: int,
+    pads: str | None,
+    auto_pad: str | None,
+    output_shape: str | None,
+    consistent: bool,
+    weight_layout: str | None,
+    transpose_kernel: bool,
+    mode: str,
+    precision: int,
+    save: str | None,
+) -> None:
+    """run --convention: the kernel in the framework's layout, the framework's crop of the full output."""
+    from tconvcalc import conventions, engine, tensorio
+
+    if convention not in conventions.CONVENTIONS:
+        raise UsageError(f"--convention {convention!r}: choose one of {', '.join(conventions.CONVENTIONS)}")
+    if transpose_kernel and convention != "jax":
+        raise UsageError("--transpose-kernel is JAX's option: add --convention jax")
+    if convention in ("keras", "tf", "jax") and groups != 1:
+        raise UsageError(f"{convention} has no groups in its transposed convolution")
+    bare_input = x.ndim == n
+    if bare_input:
+        x = x.reshape(1, *x.shape)
+    layout = weight_layout or conventions.default_layout(convention, n)
+    if w.ndim == n:  # a bare kernel: one channel in and out, whatever the layout
+        w = w.reshape(1, 1, *w.shape)
+        layout = "IO" + conventions.SPATIAL_LETTERS[n]
+    elif convention == "jax" and transpose_kernel:  # JAX's letters then name the forward conv: its O is our I
+        layout = layout.upper().translate(str.maketrans("IO", "OI"))
+    w = conventions.to_torch_weight(w, layout, n, flip=convention == "jax" and not transpose_kernel)
+    p = _placement(
+        convention,
+        tuple(x.shape[-n:]),
+        n,
+        ",".join(map(str, w.shape[2:])),
+        stride,
+        dilation,
+        padding,
+        output_padding,
+        pads,
+        auto_pad,
+        output_shape,
+        consistent,
+    )
+    full = engine.conv_transpose(x, w, None, p.stride, 0, 0, groups, p.dilation)
+    out = conventions.apply_placement(full, p.crops, b)
+    if bare_input and out.shape[0] == 1:
+        out = out[0]
+    if save is not None:
+        tensorio.save_tensor(save, out)
+    from tconvcalc import tensorview
+
+    if mode == "plain":
+        typer.echo(tensorview.compact(out))
+    elif mode == "json":
+        import json
+
+        typer.echo(
+            json.dumps(
+                {
+                    "convention": convention,
+                    "output_shape": list(out.shape),
+                    "output": tensorview.to_nested(out),
+                    "dtype": str(out.dtype),
+                    "crops": [list(c) for c in p.crops],
+                    "notes": list(p.notes),
+                }
+            )
+        )
+    else:
+        from tconvcalc import render
+
+        tensorview.print_tensor(out, n, precision, f"ConvTranspose{n}d ({convention} convention)")
+        for note in p.notes:
+            render.console().print(f"note: {note}", markup=False)
+
+
+@app.command()
+def translate(
+    size: Annotated[str, typer.Argument(metavar="SIZE", help="Input shape, as in shape.", show_default=False)],
+    kernel_size: Kernel,
+    convention: Annotated[
+        str, typer.Option("--from", help="The convention the layer is given in: torch, onnx, keras, tf, jax.")
+    ] = "torch",
+    dims: Dims = 2,
+    stride: Stride = "1",
+    padding: Padding = "0",
+    output_padding: OutputPadding = None,
+    dilation: Dilation = "1",
+    groups: Groups = 1,
+    out_channels: OutChannels = None,
+    pads: Pads = None,
+    auto_pad: AutoPad = None,
+    output_shape: OutputShape = None,
+    consistent: Consistent = False,
+    json_: Json = False,
+) -> None:
+    """The same transposed convolution in PyTorch, ONNX, Keras, TF and JAX, and where no exact equivalent exists."""
+    from tconvcalc import conventions, params
+
+    with errors():
+        values = params.parse_shape(size, dims)
+        p = _placement(
+            convention,
+            values,
+            dims,
+            kernel_size,
+            stride,
+            dilation,
+            padding,
+            output_padding,
+            pads,
+            auto_pad,
+            output_shape,
+            consistent,
+        )
+        cin = values[-dims - 1] if len(values) > dims else None
+        t = conventions.translate(p, groups, cin, out_channels if out_channels is not None else cin)
+        doc = {
+            "from": convention,
+            "input_size": list(p.input_size),
+            "output_size": list(p.output_size),
+            "crops": [list(c) for c in p.crops],
+            "torch": t.torch,
+            "torch_same_shape": t.torch_same_shape,
+            "onnx": t.onnx,
+            "keras": t.keras,
+            "tf": t.tf,
+            "jax": t.jax,
+            "exact_recipe": t.exact_recipe,
+            "weights": list(t.weights),
+            "notes": list(p.notes),
+        }
+        if json_:
+            import json
+
+            typer.echo(json.dumps(doc))
+        else:
+            from tconvcalc import render
+
+            render.print_translation(doc)
+
+
 @app.command()
 def run(
     input: Annotated[
@@ -367,6 +630,18 @@ def run(
             "--check", help="Run all four methods and report the largest difference (exit 1 beyond rounding)."
         ),
     ] = False,
+    convention: Convention = "torch",
+    pads: Pads = None,
+    auto_pad: AutoPad = None,
+    output_shape: OutputShape = None,
+    consistent: Consistent = False,
+    weight_layout: Annotated[
+        str | None,
+        typer.Option("--weight-layout", help="Kernel axes, e.g. IOHW (torch, onnx), HWOI (keras, tf), HWIO (jax)."),
+    ] = None,
+    transpose_kernel: Annotated[
+        bool, typer.Option("--transpose-kernel", help="JAX: transpose_kernel=True (mirror and swap I/O, as PyTorch).")
+    ] = False,
     explain: Explain = False,
     precision: Annotated[
         int, typer.Option("--precision", min=1, max=17, help="Significant digits of non-integral results.")
@@ -392,6 +667,29 @@ def run(
         from tconvcalc.run import run as run_layer
 
         n = infer_dims(w, dims)
+        if convention != "torch" or pads is not None or auto_pad is not None or output_shape is not None:
+            _run_convention(
+                x,
+                w,
+                b,
+                n,
+                convention,
+                stride,
+                dilation,
+                padding,
+                output_padding,
+                groups,
+                pads,
+                auto_pad,
+                output_shape,
+                consistent,
+                weight_layout,
+                transpose_kernel,
+                mode,
+                precision,
+                save,
+            )
+            return
         if conv and (output_padding is not None or output_size is not None):
             raise UsageError("--output-padding and --output-size apply to the transposed convolution, not --conv")
         if output_padding is not None and output_size is not None:

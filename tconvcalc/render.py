@@ -384,3 +384,72 @@ def print_compare(rows: list[tuple[dict[str, Any], Any, str | None]], dims: int)
             Text(notes[spec["type"]]),
         )
     console().print(table)
+
+
+def print_placement(doc: dict[str, Any]) -> None:
+    """shape --convention for people: the output, the crop of the full output, the PyTorch equivalent."""
+    from rich.text import Text
+
+    con = console()
+    con.print(
+        Text(
+            f"ConvTranspose ({doc['convention']} convention)  {format_shape(tuple(doc['input_shape']))} -> "
+            f"{format_shape(tuple(doc['output_shape']))}",
+            style="bold",
+        )
+    )
+    crops = ", ".join(
+        f"{b} at the start and {e} at the end" if e >= 0 else f"{b} at the start, {-e} zero(s) appended"
+        for b, e in doc["crops"]
+    )
+    con.print(Text(f"full output {format_shape(tuple(doc['full_size']))}, cropped {crops}"))
+    exact, same = doc["torch_equivalent"], doc["torch_same_shape"]
+    if exact:
+        con.print(Text(f"PyTorch: padding={exact['padding']}, output_padding={exact['output_padding']}"))
+    else:
+        con.print(
+            Text(
+                "PyTorch: no exact equivalent (it cannot crop more at the end than at the start)"
+                + (
+                    f"; padding={same['padding']}, output_padding={same['output_padding']} gives the same "
+                    "shape with the values shifted by one"
+                    if same
+                    else ""
+                )
+            )
+        )
+    for note in doc["notes"]:
+        con.print(Text(f"note: {note}"))
+
+
+def print_translation(doc: dict[str, Any]) -> None:
+    """translate for people: one line per framework."""
+    from rich.text import Text
+
+    con = console()
+    con.print(
+        Text(
+            f"from {doc['from']}: {format_shape(tuple(doc['input_size']))} -> "
+            f"{format_shape(tuple(doc['output_size']))}, crops of the full output {doc['crops']}",
+            style="bold",
+        )
+    )
+    rows = [
+        ("PyTorch", doc["torch"] or ("no exact equivalent. " + (doc["torch_same_shape"] or ""))),
+        (
+            "ONNX",
+            "ConvTranspose " + ", ".join(f"{k}={v}" for k, v in doc["onnx"].items())
+            if doc["onnx"]
+            else "no exact equivalent with non-negative pads",
+        ),
+        ("Keras", doc["keras"] or "no exact equivalent ('valid'/'same' with any output_padding place it differently)"),
+        ("TF", doc["tf"] or "no exact equivalent (SAME/VALID with this output_shape place it differently)"),
+        ("JAX", doc["jax"]),
+    ]
+    for name, text in rows:
+        con.print(Text(f"{name:8}{text}"))
+    con.print(Text(doc["exact_recipe"]))
+    for line in doc["weights"]:
+        con.print(Text(f"weights: {line}"))
+    for note in doc["notes"]:
+        con.print(Text(f"note: {note}"))

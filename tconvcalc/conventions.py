@@ -1,0 +1,546 @@
+"""One transposed convolution in five conventions: PyTorch, ONNX, Keras, TensorFlow and JAX.
+
+Every convention reduces, per spatial dimension, to a *placement*: the crop ``(begin, end)`` of the full output
+``F = (i-1)*s + d*(k-1) + 1``; a negative crop appends that many zeros (positions no kernel window reaches).
+The output size is ``F - begin - end``. PyTorch's ``(padding p, output_padding op)`` is the crop ``(p, p - op)``;
+it can crop more at the start than at the end, never the reverse. Rules: ``../shared/semantics.md`` sections 1-4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tconvcalc import shapes
+from tconvcalc.errors import LayerError, UsageError
+
+CONVENTIONS = ("torch", "onnx", "keras", "tf", "jax")
+Crops = tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A layer's placement in every dimension; the fields are JSON keys of ``shape --convention``."""
+
+    convention: str
+    input_size: tuple[int, ...]
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    crops: Crops
+    notes: tuple[str, ...] = ()
+
+    @property
+    def full_size(self) -> tuple[int, ...]:
+        return tuple(
+            (i - 1) * s + shapes.effective_kernel(k, d)
+            for i, k, s, d in zip(self.input_size, self.kernel_size, self.stride, self.dilation)
+        )
+
+    @property
+    def output_size(self) -> tuple[int, ...]:
+        return tuple(f - b - e for f, (b, e) in zip(self.full_size, self.crops))
+
+
+def _common(
+    input_size: Sequence[int], kernel_size: shapes.IntArg, stride: shapes.IntArg, dilation: shapes.IntArg
+) -> tuple[tuple[int, ...], ...]:
+    n = len(input_size)
+    k, s, d = (
+        shapes.per_dim(kernel_size, n, "kernel_size"),
+        shapes.per_dim(stride, n, "stride"),
+        shapes.per_dim(dilation, n, "dilation"),
+    )
+    shapes.check_hyperparameters(k, s, ((0, 0),) * n, d)
+    shapes.check_input_size(input_size)
+    return tuple(input_size), k, s, d
+
+
+def _checked(p: Placement) -> Placement:
+    for dim, o in enumerate(p.output_size):
+        if o < 1:
+            raise LayerError(
+                f"output size {o} is not positive (dim {dim}): full size {p.full_size[dim]} cropped by {p.crops[dim]}"
+            )
+    return p
+
+
+def torch_placement(
+    input_size: Sequence[int],
+    kernel_size: shapes.IntArg,
+    stride: shapes.IntArg = 1,
+    padding: shapes.IntArg = 0,
+    output_padding: shapes.IntArg = 0,
+    dilation: shapes.IntArg = 1,
+) -> Placement:
+    """PyTorch: crop ``(p, p - op)``."""
+    i, k, s, d = _common(input_size, kernel_size, stride, dilation)
+    n = len(i)
+    p, op = shapes.per_dim(padding, n, "padding"), shapes.per_dim(output_padding, n, "output_padding")
+    shapes.check_hyperparameters(k, s, tuple((q, q) for q in p), d, op)
+    return _checked(Placement("torch", i, k, s, d, tuple((q, q - o) for q, o in zip(p, op))))
+
+
+def onnx_placement(
+    input_size: Sequence[int],
+    kernel_size: shapes.IntArg,
+    stride: shapes.IntArg = 1,
+    pads: Sequence[int] | None = None,
+    output_padding: shapes.IntArg = 0,
+    output_shape: Sequence[int] | None = None,
+    auto_pad: str = "NOTSET",
+    dilation: shapes.IntArg = 1,
+) -> Placement:
+    """ONNX ConvTranspose (opset 11/22 operator text).
+
+    ``pads = [begin..., end...]`` with ``output_padding`` at the end; with ``output_shape`` (or ``auto_pad=SAME_*``,
+    where the output is ``input * stride``) the total padding ``s(i-1) + op + k_eff - out`` is split: SAME_UPPER puts
+    the smaller half at the start, every other mode the larger half.
+    """
+    i, k, s, d = _common(input_size, kernel_size, stride, dilation)
+    n = len(i)
+    op = shapes.per_dim(output_padding, n, "output_padding")
+    mode = auto_pad.upper()
+    if mode not in ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"):
+        raise UsageError(f"auto_pad={auto_pad!r}: use NOTSET, SAME_UPPER, SAME_LOWER or VALID")
+    if pads is not None and mode != "NOTSET":
+        raise LayerError("The pads attribute cannot be used simultaneously with auto_pad attribute")
+    for dim, (o, ss, dd) in enumerate(zip(op, s, d)):
+        if o < 0 or (o >= ss and o >= dd):
+            raise LayerError(f"output_padding={o} must be less than stride={ss} or dilation={dd} (dim {dim})")
+    notes: list[str] = []
+    k_eff = [shapes.effective_kernel(kk, dd) for kk, dd in zip(k, d)]
+    if output_shape is not None or mode in ("SAME_UPPER", "SAME_LOWER"):
+        out = list(output_shape) if output_shape is not None else [ii * ss for ii, ss in zip(i, s)]
+        if len(out) != n:
+            raise UsageError(f"output_shape has {len(out)} values but the layer has {n} spatial dimensions")
+        crops = []
+        for ii, ss, o, ke, want in zip(i, s, op, k_eff, out):
+            total = ss * (ii - 1) + o + ke - want
+            small, large = total // 2, total - total // 2
+            begin, end = (small, large) if mode == "SAME_UPPER" else (large, small)
+            crops.append((begin, end - o))
+            if total % 2 and mode != "SAME_UPPER":
+                notes.append(
+                    "an odd total padding puts the extra element at the START (spec: NOTSET, VALID and "
+                    "SAME_LOWER); ONNX Runtime long implemented the SAME_UPPER/SAME_LOWER sides swapped "
+                    "(onnxruntime#9370)"
+                )
+            if output_shape is not None and mode in ("NOTSET", "VALID") and total > 0:
+                notes.append(
+                    "onnx.reference (the Python evaluator) ignores this split for NOTSET/VALID with "
+                    "output_shape: it keeps pads at 0 and crops only at the end"
+                )
+        if mode in ("SAME_UPPER", "SAME_LOWER") and output_shape is None:
+            if any(op):
+                notes.append(
+                    "ONNX shape inference leaves output_padding out of the SAME total padding and infers "
+                    "input*stride + output_padding, while the reference evaluator gives input*stride (onnx#4299)"
+                )
+            if any(ke < ss for ke, ss in zip(k_eff, s)):
+                notes.append(
+                    "shape inference clamps the SAME total padding at 0 when the kernel is smaller than the "
+                    "stride and infers (i-1)*s + k_eff; the reference evaluator gives input*stride"
+                )
+        return _checked(Placement("onnx", i, k, s, d, tuple(crops), tuple(dict.fromkeys(notes))))
+    if mode == "VALID" or pads is None:
+        pads = [0] * (2 * n)
+    if len(pads) != 2 * n or any(p < 0 for p in pads):
+        raise UsageError(f"pads must be {2 * n} non-negative values [begin..., end...], got {list(pads)}")
+    return _checked(Placement("onnx", i, k, s, d, tuple((pads[dim], pads[n + dim] - op[dim]) for dim in range(n))))
+
+
+def keras_output_length(i: int, k: int, s: int, padding: str, output_padding: int | None, d: int = 1) -> int:
+    """tf_keras' ``conv_utils.deconv_output_length``, including ``'full'`` (Keras 3 agrees on valid/same).
+
+    >>> [keras_output_length(4, 3, 2, p, op) for p in ("valid", "same", "full") for op in (None, 0)]
+    [9, 9, 8, 7, 5, 5]
+    """
+    k_eff = k + (k - 1) * (d - 1)
+    if output_padding is None:
+        if padding == "valid":
+            return i * s + max(k_eff - s, 0)
+        if padding == "full":
+            return i * s - (s + k_eff - 2)
+        return i * s
+    pad = {"same": k_eff // 2, "valid": 0, "full": k_eff - 1}[padding]
+    return (i - 1) * s + k_eff - 2 * pad + output_padding
+
+
+def keras_placement(
+    input_size: Sequence[int],
+    kernel_size: shapes.IntArg,
+    stride: shapes.IntArg = 1,
+    padding: str = "valid",
+    output_padding: shapes.IntArg | None = None,
+    dilation: shapes.IntArg = 1,
+) -> Placement:
+    """Keras ``Conv{n}DTranspose`` (Keras 3's placement, the JAX convention for the zero-inserted input)."""
+    i, k, s, d = _common(input_size, kernel_size, stride, dilation)
+    n = len(i)
+    padding = padding.lower()
+    if padding not in ("valid", "same"):
+        raise LayerError(
+            f"The `padding` argument must be one of 'valid', 'same'. Received: padding={padding} "
+            "('full' exists only in tf_keras' deconv_output_length helper)"
+        )
+    if any(ss > 1 for ss in s) and any(dd > 1 for dd in d):
+        raise LayerError(
+            f"`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: "
+            f"strides={list(s)} and dilation_rate={list(d)}"
+        )
+    op = None if output_padding is None else shapes.per_dim(output_padding, n, "output_padding")
+    notes = []
+    if op is not None:
+        for dim, (o, ss) in enumerate(zip(op, s)):
+            if not 0 <= o < ss:
+                raise LayerError(
+                    f"`output_padding` must be strictly less than `strides` for all dimensions. At "
+                    f"dimension {dim}, `output_padding` is {o} but `strides` is {ss}."
+                )
+        notes.append("output_padding=None and output_padding=0 give different shapes in Keras (tensorflow#50168)")
+    crops = []
+    for dim, (kk, ss, dd) in enumerate(zip(k, s, d)):
+        ke = shapes.effective_kernel(kk, dd)
+        extra: int | None = None if op is None else op[dim]
+        if padding == "valid":
+            left, right = ke - 1, ke - 1 + (max(ke, ss) - ke if extra is None else extra)
+        else:
+            pad_len = ss + ke - 2 if extra is None else ke + ke % 2 - 2 + extra
+            left = min(pad_len // 2 + pad_len % 2, ke - 1)
+            right = pad_len - left
+        crops.append((ke - 1 - left, ke - 1 - right))
+    return _checked(Placement("keras", i, k, s, d, tuple(crops), tuple(notes)))
+
+
+def tf_placement(
+    input_size: Sequence[int],
+    kernel_size: shapes.IntArg,
+    stride: shapes.IntArg,
+    padding: str,
+    output_shape: Sequence[int],
+    dilation: shapes.IntArg = 1,
+) -> Placement:
+    """``tf.nn.conv{n}d_transpose``: the gradient of a SAME/VALID conv from ``output_shape`` back to the input."""
+    i, k, s, d = _common(input_size, kernel_size, stride, dilation)
+    mode = padding.upper()
+    if mode not in ("SAME", "VALID"):
+        raise UsageError(f"padding={padding!r}: tf.nn.conv2d_transpose takes SAME or VALID (or explicit pairs)")
+    if len(output_shape) != len(i):
+        raise UsageError(f"output_shape has {len(output_shape)} values but the layer has {len(i)} spatial dimensions")
+    crops = []
+    for dim, (ii, kk, ss, dd, o) in enumerate(zip(i, k, s, d, output_shape)):
+        ke = shapes.effective_kernel(kk, dd)
+        if mode == "SAME":
+            low, high, computed = (ii - 1) * ss + 1, ii * ss, -(-o // ss)
+            before = max(0, (computed - 1) * ss + ke - o) // 2
+        else:
+            low, high = (ii - 1) * ss + ke, (ii - 1) * ss + ke + ss - 1
+            computed, before = (o - ke) // ss + 1 if o >= ke else 0, 0
+        if not low <= o <= high:
+            raise LayerError(
+                f"Conv2DBackpropInput: Size of out_backprop doesn't match computed: actual = {ii}, "
+                f"computed = {computed} (dim {dim}; with {mode} padding output_shape must be in "
+                f"[{low}, {high}])"
+            )
+        full = (ii - 1) * ss + ke
+        crops.append((before, full - o - before))
+    return _checked(Placement("tf", i, k, s, d, tuple(crops)))
+
+
+def jax_placement(
+    input_size: Sequence[int],
+    kernel_size: shapes.IntArg,
+    stride: shapes.IntArg = 1,
+    padding: str | Sequence[Sequence[int]] = "VALID",
+    dilation: shapes.IntArg = 1,
+    consistent: bool = False,
+) -> Placement:
+    """``jax.lax.conv_transpose``: 'SAME', 'VALID', or ``(lo, hi)`` pairs (padding of the zero-inserted input, or
+    with ``use_consistent_padding=True`` the forward conv's padding, i.e. the crop itself)."""
+    i, k, s, d = _common(input_size, kernel_size, stride, dilation)
+    n = len(i)
+    crops = []
+    if isinstance(padding, str):
+        mode = padding.upper()
+        if mode not in ("SAME", "VALID"):
+            raise UsageError(f"padding={padding!r}: use SAME, VALID or (lo, hi) pairs")
+        for kk, ss, dd in zip(k, s, d):
+            ke = shapes.effective_kernel(kk, dd)
+            if mode == "SAME":
+                pad_len = ke + ss - 2
+                pad_a = ke - 1 if ss > ke - 1 else -(-pad_len // 2)
+            else:
+                pad_len = ke + ss - 2 + max(ke - ss, 0)
+                pad_a = ke - 1
+            crops.append((ke - 1 - pad_a, ke - 1 - (pad_len - pad_a)))
+    else:
+        pairs = [tuple(p) for p in padding]
+        if len(pairs) != n or any(len(p) != 2 for p in pairs):
+            raise UsageError(f"padding needs {n} (lo, hi) pairs, got {padding!r}")
+        for (lo, hi), kk, dd in zip(pairs, k, d):
+            ke = shapes.effective_kernel(kk, dd)
+            crops.append((lo, hi) if consistent else (ke - 1 - lo, ke - 1 - hi))
+    return _checked(Placement("jax", i, k, s, d, tuple(crops)))
+
+
+def torch_equivalent(p: Placement) -> tuple[int, ...] | None:
+    """PyTorch's (padding..., output_padding...) realising the placement exactly, or None."""
+    pad, op = [], []
+    for (b, e), s, d in zip(p.crops, p.stride, p.dilation):
+        if b < 0 or not 0 <= b - e < max(s, d):
+            return None
+        pad.append(b)
+        op.append(b - e)
+    return (*pad, *op)
+
+
+def torch_same_shape(p: Placement) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """The PyTorch (padding, output_padding) giving the same SHAPE when no exact equivalent exists (values shift)."""
+    pad, op = [], []
+    for (b, e), s, d in zip(p.crops, p.stride, p.dilation):
+        total = b + e
+        q, o = -(-total // 2), (-total) % 2
+        if q < 0 or o >= max(s, d):
+            return None
+        pad.append(q)
+        op.append(o)
+    return tuple(pad), tuple(op)
+
+
+SPATIAL_LETTERS = {1: "W", 2: "HW", 3: "DHW"}
+DEFAULT_LAYOUT = {"torch": "IO*", "onnx": "IO*", "keras": "*OI", "tf": "*OI", "jax": "*IO"}
+
+
+def default_layout(convention: str, dims: int) -> str:
+    """The kernel layout each framework uses: ``IOHW`` (PyTorch, ONNX), ``HWOI`` (Keras, TF), ``HWIO`` (JAX)."""
+    return DEFAULT_LAYOUT[convention].replace("*", SPATIAL_LETTERS[dims])
+
+
+def to_torch_weight(weight: object, layout: str, dims: int, flip: bool = False) -> Any:
+    """A kernel in ``layout`` (letters I, O and the spatial ones) as PyTorch's ConvT weight ``(C_in, C_out/g, *k)``.
+
+    ``flip`` mirrors the spatial axes: ``jax.lax.conv_transpose`` with ``transpose_kernel=False`` correlates the
+    zero-inserted input with the kernel as given, where PyTorch's transposed convolution uses it mirrored.
+    """
+    import numpy as np
+
+    w = np.asarray(weight)
+    letters = "IO" + SPATIAL_LETTERS[dims]
+    layout = layout.upper()
+    if sorted(layout) != sorted(letters) or w.ndim != len(layout):
+        raise UsageError(
+            f"--weight-layout {layout!r} must order the letters {letters} and match the weight's "
+            f"{w.ndim} axes (shape {w.shape})"
+        )
+    out = w.transpose([layout.index(c) for c in letters])
+    if flip:
+        mirror: tuple[Any, ...] = (Ellipsis, *(slice(None, None, -1) for _ in range(dims)))
+        out = out[mirror]
+    return np.ascontiguousarray(out)
+
+
+def apply_placement(full: object, crops: Crops, bias: object | None = None) -> Any:
+    """Crop (or zero-extend, where negative) the full output ``(N, C, *F)``, then add the bias everywhere."""
+    import numpy as np
+
+    out = np.asarray(full)
+    lead = out.ndim - len(crops)
+    widths = [(0, 0)] * lead + [(max(-b, 0), max(-e, 0)) for b, e in crops]
+    if any(w != (0, 0) for w in widths):
+        out = np.pad(out, widths)
+    window = tuple(slice(max(b, 0), out.shape[lead + dim] - max(e, 0)) for dim, (b, e) in enumerate(crops))
+    index: tuple[Any, ...] = (Ellipsis, *window)
+    out = out[index]
+    if bias is not None:
+        b = np.asarray(bias)
+        out = out + b.reshape((-1,) + (1,) * len(crops))
+    return np.ascontiguousarray(out)
+
+
+@dataclass(frozen=True)
+class Translation:
+    """The same layer in every convention, or why there is no exact equivalent; fields are JSON keys."""
+
+    placement: Placement
+    torch: str | None
+    torch_same_shape: str | None
+    onnx: dict[str, list[int]] | None
+    keras: str | None
+    tf: str | None
+    jax: str
+    exact_recipe: str
+    weights: tuple[str, ...]
+
+
+def _fmt(values: Sequence[int]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else str(tuple(values))
+
+
+def translate(
+    p: Placement, groups: int = 1, in_channels: int | None = None, out_channels: int | None = None
+) -> Translation:
+    """Express placement ``p`` in PyTorch, ONNX, Keras, TF and JAX, exactly where each can."""
+    n = len(p.crops)
+    cin = "in_channels" if in_channels is None else str(in_channels)
+    cout = "out_channels" if out_channels is None else str(out_channels)
+    k, s, d = _fmt(p.kernel_size), _fmt(p.stride), _fmt(p.dilation)
+    extra = f", dilation={d}" if any(v != 1 for v in p.dilation) else ""
+    extra += f", groups={groups}" if groups != 1 else ""
+    exact = torch_equivalent(p)
+    torch_call = same_call = None
+    if exact is not None:
+        torch_call = (
+            f"nn.ConvTranspose{n}d({cin}, {cout}, kernel_size={k}, stride={s}, padding={_fmt(exact[:n])}, "
+            f"output_padding={_fmt(exact[n:])}{extra})"
+        )
+    else:
+        same = torch_same_shape(p)
+        if same is not None:
+            same_call = (
+                f"nn.ConvTranspose{n}d({cin}, {cout}, kernel_size={k}, stride={s}, padding={_fmt(same[0])}, "
+                f"output_padding={_fmt(same[1])}{extra}): same shape, but the crop window is shifted, so "
+                "the values differ by one position"
+            )
+    full = p.full_size
+    slices = ", ".join(f"{max(b, 0)}:{f - max(e, 0)}" for (b, e), f in zip(p.crops, full))
+    zeros = [f"{-e} zero(s) at the end of dim {dim}" for dim, (_, e) in enumerate(p.crops) if e < 0]
+    zeros += [f"{-b} zero(s) at the start of dim {dim}" for dim, (b, _) in enumerate(p.crops) if b < 0]
+    recipe = (
+        f"exact in any framework: the transposed convolution with padding 0 (full size {full}), then "
+        f"y[..., {slices}]" + (f" and F.pad with {', '.join(zeros)}" if zeros else "")
+    )
+    onnx = None
+    if all(b >= 0 for b, _ in p.crops):
+        op = [max(-e, 0) for _, e in p.crops]
+        if all(o < ss or o < dd for o, ss, dd in zip(op, p.stride, p.dilation)):
+            onnx = {
+                "kernel_shape": list(p.kernel_size),
+                "strides": list(p.stride),
+                "dilations": list(p.dilation),
+                "group": [groups],
+                "pads": [b for b, _ in p.crops] + [max(e, 0) for _, e in p.crops],
+                "output_padding": op,
+            }
+    keras = _keras_match(p) if groups == 1 else None
+    tf = None
+    if groups == 1:
+        for mode in ("SAME", "VALID"):
+            try:
+                if (
+                    tf_placement(p.input_size, p.kernel_size, p.stride, mode, p.output_size, p.dilation).crops
+                    == p.crops
+                ):
+                    tf = (
+                        f"tf.nn.conv{n}d_transpose(x, filters, output_shape=[N, {', '.join(map(str, p.output_size))}, "
+                        f"C_out], strides={list(p.stride)}, padding='{mode}'"
+                        + (f", dilations={list(p.dilation)}" if any(v != 1 for v in p.dilation) else "")
+                        + ")"
+                    )
+                    break
+            except TConvErrorTypes:
+                continue
+    pairs = [tuple(c) for c in p.crops]
+    jax = (
+        f"jax.lax.conv_transpose(x, w, strides={tuple(p.stride)}, padding={pairs}, rhs_dilation={tuple(p.dilation)}, "
+        f"dimension_numbers=('NC{SPATIAL_LETTERS[n]}', 'OI{SPATIAL_LETTERS[n]}', 'NC{SPATIAL_LETTERS[n]}'), "
+        "transpose_kernel=True, use_consistent_padding=True)"
+    )
+    if groups != 1:
+        jax = "no direct equivalent: lax.conv_transpose has no feature groups (regroup the weight, or run per group)"
+    weights = (
+        "PyTorch and ONNX: the same tensor w, (C_in, C_out/groups, *k)",
+        f"Keras/TF kernel: w.permute({', '.join(str(2 + i) for i in range(n))}, 1, 0), i.e. (*k, C_out, C_in)",
+        "JAX: w as 'OI...' with transpose_kernel=True (with transpose_kernel=False, JAX does not mirror the "
+        "kernel: pass w flipped on its spatial axes, as (*k, C_in, C_out))",
+    )
+    return Translation(p, torch_call, same_call, onnx, keras, tf, jax, recipe, weights)
+
+
+def _keras_match(p: Placement) -> str | None:
+    n = len(p.crops)
+    options: list[object] = [None]
+    for combo in _product([list(range(s)) for s in p.stride]):
+        options.append(tuple(combo))
+    for mode in ("valid", "same"):
+        for op in options:
+            try:
+                if keras_placement(p.input_size, p.kernel_size, p.stride, mode, op, p.dilation).crops == p.crops:  # type: ignore[arg-type]
+                    text = "None" if op is None else _fmt(op)  # type: ignore[arg-type]
+                    dil = f", dilation_rate={_fmt(p.dilation)}" if any(v != 1 for v in p.dilation) else ""
+                    return (
+                        f"keras.layers.Conv{n}DTranspose(filters, kernel_size={_fmt(p.kernel_size)}, "
+                        f"strides={_fmt(p.stride)}, padding='{mode}', output_padding={text}{dil})"
+                    )
+            except TConvErrorTypes:
+                continue
+    return None
+
+
+def _product(lists: list[list[int]]) -> list[list[int]]:
+    out: list[list[int]] = [[]]
+    for values in lists:
+        out = [prefix + [v] for prefix in out for v in values]
+    return out
+
+
+TConvErrorTypes = (LayerError, UsageError)
+
+
+def from_options(
+    convention: str,
+    input_size: Sequence[int],
+    kernel_size: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    padding: str | None,
+    output_padding: str | None,
+    pads: str | None,
+    auto_pad: str | None,
+    output_shape: Sequence[int] | None,
+    consistent: bool,
+) -> Placement:
+    """The placement described by command-line options of ``convention`` (tokens not yet parsed)."""
+    from tconvcalc import params
+
+    n = len(input_size)
+    if convention not in CONVENTIONS:
+        raise UsageError(f"--convention {convention!r}: choose one of {', '.join(CONVENTIONS)}")
+    if convention != "onnx" and (pads is not None or auto_pad is not None):
+        raise UsageError("--pads and --auto-pad are ONNX attributes: add --convention onnx")
+    if convention not in ("onnx", "tf") and output_shape is not None:
+        raise UsageError(f"--output-shape belongs to onnx and tf; for {convention} use the convention's own options")
+    op = None if output_padding is None else params.parse_per_dim(output_padding, n, "--output-padding")
+    if convention == "torch":
+        pad = params.parse_per_dim(padding or "0", n, "--padding")
+        return torch_placement(input_size, kernel_size, stride, pad, op or 0, dilation)
+    if convention == "onnx":
+        if padding not in (None, "0"):
+            raise UsageError("ONNX takes --pads BEGIN...,END... (or --auto-pad), not --padding")
+        pad_values = None if pads is None else list(params.parse_ints(pads, "--pads"))
+        return onnx_placement(
+            input_size, kernel_size, stride, pad_values, op or 0, output_shape, auto_pad or "NOTSET", dilation
+        )
+    if convention == "keras":
+        return keras_placement(input_size, kernel_size, stride, padding or "valid", op, dilation)
+    if convention == "tf":
+        if output_shape is None:
+            raise UsageError("tf.nn.conv2d_transpose needs --output-shape (the convolution is not invertible in shape)")
+        if op is not None:
+            raise UsageError("tf.nn.conv2d_transpose has no output_padding: give --output-shape")
+        return tf_placement(input_size, kernel_size, stride, padding or "SAME", output_shape, dilation)
+    if op is not None:
+        raise UsageError("jax.lax.conv_transpose has no output_padding: give explicit --padding LO:HI pairs")
+    token = padding or "VALID"
+    if token.upper() in ("SAME", "VALID"):
+        return jax_placement(input_size, kernel_size, stride, token, dilation, consistent)
+    pairs = []
+    for part in token.split(","):
+        lo_hi = part.split(":")
+        if len(lo_hi) != 2:
+            raise UsageError(f"--padding {token!r}: JAX pairs are LO:HI per dimension, e.g. 1:2,0:1")
+        pairs.append(tuple(params.parse_ints(x, "--padding")[0] for x in lo_hi))
+    if len(pairs) == 1:
+        pairs *= n
+    return jax_placement(input_size, kernel_size, stride, pairs, dilation, consistent)

@@ -1,0 +1,324 @@
+"""Framework conventions: sizes and values per convention, the ONNX reference evaluator, translation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import SHARED
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import tconvcalc
+from tconvcalc import LayerError, TConvError
+from tconvcalc.cli import app
+from tconvcalc.conventions import (
+    apply_placement,
+    jax_placement,
+    keras_output_length,
+    keras_placement,
+    onnx_placement,
+    tf_placement,
+    to_torch_weight,
+    torch_equivalent,
+    torch_placement,
+    torch_same_shape,
+    translate,
+)
+
+runner = CliRunner()
+CONFORMANCE = json.loads((SHARED / "conformance" / "onnx_convtranspose.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", CONFORMANCE, ids=lambda c: c["name"])
+def test_every_onnx_case_through_run_convention_onnx(case, tmp_path):
+    """run --convention onnx reproduces all eleven ONNX backend cases, auto_pad included, from .npy files."""
+    attrs, dims = case["attrs"], len(np.array(case["w"]).shape) - 2
+    np.save(tmp_path / "x.npy", np.array(case["x"], dtype=np.float32))
+    np.save(tmp_path / "w.npy", np.array(case["w"], dtype=np.float32))
+    args = [
+        "run",
+        str(tmp_path / "x.npy"),
+        str(tmp_path / "w.npy"),
+        "--convention",
+        "onnx",
+        "--dims",
+        str(dims),
+        "--json",
+    ]
+    names = {
+        "strides": "-s",
+        "dilations": "-d",
+        "pads": "--pads",
+        "output_padding": "--output-padding",
+        "output_shape": "--output-shape",
+        "auto_pad": "--auto-pad",
+    }
+    for key, value in attrs.items():
+        if key in names:
+            args += [names[key], value if isinstance(value, str) else ",".join(map(str, value))]
+    if "group" in attrs:
+        args += ["-g", str(attrs["group"])]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    np.testing.assert_allclose(np.array(json.loads(result.stdout)["output"]), np.array(case["y"]), atol=1e-9, rtol=0)
+
+
+def _onnx_reference(x, w, attrs):
+    from onnx import TensorProto, helper
+    from onnx.reference import ReferenceEvaluator
+
+    node = helper.make_node("ConvTranspose", ["X", "W"], ["Y"], **attrs)
+    info = [helper.make_tensor_value_info(n, TensorProto.DOUBLE, None) for n in ("X", "W")]
+    graph = helper.make_graph([node], "g", info, [helper.make_tensor_value_info("Y", TensorProto.DOUBLE, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)])
+    return ReferenceEvaluator(model).run(None, {"X": x, "W": w})[0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(dims=st.integers(1, 2), data=st.data())
+def test_onnx_against_reference_evaluator(dims, data):
+    """Our ONNX placement and values equal onnx.reference's, except where the evaluator departs from the spec
+    (NOTSET/VALID with output_shape and a positive total padding), which we flag instead."""
+    pytest.importorskip("onnx")
+    draw = data.draw
+    vec = lambda lo, hi: [draw(st.integers(lo, hi)) for _ in range(dims)]  # noqa: E731
+    size, k, s, d = vec(1, 5), vec(1, 3), vec(1, 3), vec(1, 2)
+    op = [draw(st.integers(0, max(a, b) - 1)) for a, b in zip(s, d)]
+    mode = draw(st.sampled_from(["NOTSET", "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"]))
+    attrs = {"strides": s, "dilations": d, "output_padding": op, "kernel_shape": k}
+    pads = output_shape = None
+    if mode == "NOTSET" and draw(st.booleans()):
+        pads = vec(0, 2) + vec(0, 2)
+        attrs["pads"] = pads
+    elif mode == "NOTSET" and draw(st.booleans()):
+        full = [(i - 1) * a + b * (c - 1) + 1 for i, a, b, c in zip(size, s, d, k)]
+        output_shape = [f + draw(st.integers(-1, 2)) for f in full]
+        attrs["output_shape"] = output_shape
+    if mode != "NOTSET":
+        attrs["auto_pad"] = mode
+    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+    x, w = rng.standard_normal((1, 2, *size)), rng.standard_normal((2, 1, *k))
+    try:
+        p = onnx_placement(size, k, s, pads, op, output_shape, mode, d)
+    except TConvError:
+        return
+    ours = apply_placement(tconvcalc.conv_transpose(x, w, None, s, 0, 0, 1, d), p.crops)
+    if any("onnx.reference" in note for note in p.notes):
+        return  # the documented divergence
+    try:
+        expected = _onnx_reference(x, w, attrs)
+    except ValueError:  # the evaluator's col2im rejects some valid layers (e.g. a one-tap kernel with dilation 2)
+        return
+    assert ours.shape == expected.shape
+    np.testing.assert_allclose(ours, expected, atol=1e-10)
+
+
+def test_onnx_flags_inference_disagreement():
+    """SAME_* with output_padding, and SAME with a kernel smaller than the stride, carry the onnx#4299 flags."""
+    assert any("onnx#4299" in n for n in onnx_placement((3,), 3, 2, None, 1, None, "SAME_UPPER").notes)
+    assert any("clamps" in n for n in onnx_placement((3,), 1, 3, None, 0, None, "SAME_LOWER").notes)
+    with pytest.raises(LayerError, match="cannot be used simultaneously"):
+        onnx_placement((3,), 3, 2, [1, 1], 0, None, "SAME_UPPER")
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@settings(max_examples=200, deadline=None)
+@given(i=st.integers(1, 9), k=st.integers(1, 5), s=st.integers(1, 4), op=st.one_of(st.none(), st.integers(0, 3)))
+def test_keras_sizes_follow_both_rules(padding, i, k, s, op):
+    """Keras 3's placement gives tf_keras' deconv_output_length and Keras 3's own output-shape rule."""
+    if op is not None and op >= s:
+        return
+    keras3 = (
+        (i - 1) * s + k + (max(k, s) - k if op is None else op)
+        if padding == "valid"
+        else (i * s if op is None else (i - 1) * s + k % 2 + op)
+    )
+    assert keras_output_length(i, k, s, padding, op) == keras3
+    if keras3 < 1:
+        with pytest.raises(LayerError, match="not positive"):
+            keras_placement((i,), k, s, padding, op)
+    else:
+        assert keras_placement((i,), k, s, padding, op).output_size == (keras3,)
+
+
+def test_keras_none_and_zero_differ_and_full_is_helper_only():
+    """output_padding None and 0 give different shapes (tensorflow#50168); 'full' is refused for the layer."""
+    assert keras_placement((4,), 3, 2, "same", None).output_size == (8,)
+    assert keras_placement((4,), 3, 2, "same", 0).output_size == (7,)
+    assert keras_output_length(4, 3, 2, "full", None) == 5
+    with pytest.raises(LayerError, match="'full' exists only in tf_keras"):
+        keras_placement((4,), 3, 2, "full", None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(i=st.integers(1, 9), k=st.integers(1, 5), s=st.integers(1, 4))
+def test_same_means_the_same_in_tf_keras_and_jax(i, k, s):
+    """'same' in TF (output i*s), Keras (output_padding None) and JAX is one placement: extra crop at the end."""
+    tf = tf_placement((i,), k, s, "SAME", (i * s,))
+    assert tf.crops == keras_placement((i,), k, s, "same", None).crops == jax_placement((i,), k, s, "SAME").crops
+    begin, end = tf.crops[0]
+    assert tf.output_size == (i * s,) and (begin <= end or end < 0 <= begin)
+
+
+def test_tf_output_shape_range_is_enforced():
+    """tf.nn.conv2d_transpose refuses an output_shape outside the valid range, naming it."""
+    assert tf_placement((4,), 3, 2, "VALID", (10,)).output_size == (10,)
+    with pytest.raises(LayerError, match=r"Size of out_backprop doesn't match computed.*\[9, 10\]"):
+        tf_placement((4,), 3, 2, "VALID", (11,))
+    with pytest.raises(LayerError, match=r"\[7, 8\]"):
+        tf_placement((4,), 3, 2, "SAME", (9,))
+
+
+def _jax_reference(x, rhs_hwio, s, pad_pairs, d):
+    """conv_general_dilated with lhs_dilation, by hand: zero-insert, pad (negative crops), correlate unflipped."""
+    n = x.ndim - 2
+    z = np.zeros((*x.shape[:2], *[(i - 1) * a + 1 for i, a in zip(x.shape[2:], s)]))
+    z[(Ellipsis, *(slice(None, None, a) for a in s))] = x
+    for dim, (lo, hi) in enumerate(pad_pairs):
+        axis = 2 + dim
+        z = np.pad(z, [(0, 0)] * axis + [(max(lo, 0), max(hi, 0))] + [(0, 0)] * (z.ndim - axis - 1))
+        z = np.take(z, np.arange(max(-lo, 0), z.shape[axis] - max(-hi, 0)), axis=axis)
+    w_conv = np.moveaxis(rhs_hwio, (n, n + 1), (1, 0))  # HWIO -> OIHW, unflipped (a correlation)
+    return tconvcalc.conv(z, w_conv, None, 1, 0, d)
+
+
+@settings(max_examples=120, deadline=None)
+@given(data=st.data(), transpose_kernel=st.booleans())
+def test_jax_values_match_its_definition(data, transpose_kernel, tmp_path_factory):
+    """run --convention jax equals lax.conv_transpose's definition (zero insertion, padding, correlation with the
+    kernel as given, or mirrored with I/O swapped under transpose_kernel)."""
+    draw = data.draw
+    size, k, s = draw(st.integers(1, 5)), draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    mode = draw(st.sampled_from(["SAME", "VALID"]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+    x, rhs = rng.standard_normal((1, 2, size)), rng.standard_normal((k, 2, 3))  # 'WIO': I=2 in, O=3 out
+    p = jax_placement((size,), k, s, mode)
+    pads = [(k - 1 - b, k - 1 - e) for b, e in p.crops]
+    if transpose_kernel:  # then rhs is the forward conv's kernel: its I is our output channels
+        rhs = rng.standard_normal((k, 3, 2))
+        expected = _jax_reference(x, np.swapaxes(rhs[::-1], 1, 2), (s,), pads, (1,))
+    else:
+        expected = _jax_reference(x, rhs, (s,), pads, (1,))
+    folder = tmp_path_factory.mktemp("jax")
+    np.save(folder / "x.npy", x)
+    np.save(folder / "w.npy", rhs)
+    args = [
+        "run",
+        str(folder / "x.npy"),
+        str(folder / "w.npy"),
+        "--convention",
+        "jax",
+        "--dims",
+        "1",
+        "-s",
+        str(s),
+        "-p",
+        mode,
+        "--weight-layout",
+        "WIO",
+        "--json",
+    ] + (["--transpose-kernel"] if transpose_kernel else [])
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    np.testing.assert_allclose(np.array(json.loads(result.stdout)["output"]), expected, atol=1e-12)
+
+
+def test_keras_kernel_layout_values_equal_torch():
+    """A Keras/TF kernel (*k, C_out, C_in) with 'valid' and output_padding 0 gives PyTorch's values."""
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((1, 2, 4, 3)), rng.standard_normal((2, 3, 3, 2))
+    expected = tconvcalc.conv_transpose(x, w, stride=2)
+    keras_kernel = np.transpose(w, (2, 3, 1, 0))
+    p = keras_placement((4, 3), (3, 2), 2, "valid", 0)
+    full = tconvcalc.conv_transpose(x, to_torch_weight(keras_kernel, "HWOI", 2), stride=2)
+    np.testing.assert_allclose(apply_placement(full, p.crops), expected, atol=1e-12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(dims=st.integers(1, 3), data=st.data())
+def test_translation_round_trips_torch_onnx_torch(dims, data):
+    """torch -> onnx -> torch gives back exactly the same padding and output_padding."""
+    draw = data.draw
+    vec = lambda lo, hi: tuple(draw(st.integers(lo, hi)) for _ in range(dims))  # noqa: E731
+    size, k, s, d, p = vec(1, 6), vec(1, 4), vec(1, 3), vec(1, 2), vec(0, 2)
+    op = tuple(draw(st.integers(0, max(a, b) - 1)) for a, b in zip(s, d))
+    try:
+        placement = torch_placement(size, k, s, p, op, d)
+    except TConvError:
+        return
+    attrs = translate(placement).onnx
+    assert attrs is not None
+    back = onnx_placement(
+        size,
+        attrs["kernel_shape"],
+        attrs["strides"],
+        attrs["pads"],
+        attrs["output_padding"],
+        None,
+        "NOTSET",
+        attrs["dilations"],
+    )
+    assert back.crops == placement.crops
+    assert torch_equivalent(back) == (*p, *op)
+
+
+def test_one_pixel_shift_detected_and_explained():
+    """TF/Keras 'same' with an odd total crop has no exact PyTorch form; the same-shape one shifts the values."""
+    tf = tf_placement((4,), 3, 2, "SAME", (8,))
+    assert torch_equivalent(tf) is None
+    pad, op = torch_same_shape(tf)
+    assert (pad, op) == ((1,), (1,))
+    y, w = np.arange(1.0, 5.0)[None, None], np.array([[[1.0, 2.0, 3.0]]])
+    full = tconvcalc.conv_transpose(y, w, stride=2)
+    tf_values = apply_placement(full, tf.crops)
+    torch_values = tconvcalc.conv_transpose(y, w, stride=2, padding=1, output_padding=1)
+    assert tf_values.shape == torch_values.shape
+    np.testing.assert_array_equal(tf_values[..., 1:], torch_values[..., :-1])  # shifted by one
+    assert not np.array_equal(tf_values, torch_values)
+    result = runner.invoke(
+        app,
+        [
+            "translate",
+            "4",
+            "--dims",
+            "1",
+            "-k",
+            "3",
+            "-s",
+            "2",
+            "--from",
+            "tf",
+            "-p",
+            "same",
+            "--output-shape",
+            "8",
+            "--json",
+        ],
+    )
+    doc = json.loads(result.stdout)
+    assert doc["torch"] is None and "shifted" in doc["torch_same_shape"]
+    assert doc["exact_recipe"].endswith("y[..., 0:8]")
+    assert doc["keras"].endswith("padding='same', output_padding=None)")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["shape", "4", "-k", "3", "--convention", "tf", "-p", "same"], 2, "needs --output-shape"),
+        (["shape", "4", "-k", "3", "--pads", "1,1"], 2, "--pads and --auto-pad are ONNX attributes"),
+        (
+            ["shape", "4", "-k", "3", "--convention", "keras", "-s", "2", "--output-padding", "2"],
+            1,
+            "`output_padding` must be strictly less than `strides`",
+        ),
+        (["shape", "4", "-k", "3", "--convention", "mxnet"], 2, "--convention 'mxnet'"),
+    ],
+)
+def test_convention_refusals(args, code, message):
+    """Convention misuse: one line with the framework's own rule, the documented exit code."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, result.output
+    assert message in result.stderr
