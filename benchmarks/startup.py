@@ -4,6 +4,9 @@
 
 Runs every command in the same session, interleaved, and prints medians and ratios. The goals (issue 2):
 tconvcalc --json/--plain at most 7x `python -c pass`, and at least 15x faster than the torch one-liner.
+
+The package is byte-compiled first, as `pip install` does: with PYTHONDONTWRITEBYTECODE=1 (set on these
+machines) an editable checkout would otherwise recompile every module on every call.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ def main() -> None:
     parser.add_argument("--torch-runs", type=int, default=5)
     args = parser.parse_args()
     exe = tconvcalc_exe()
+    import compileall
+
+    import tconvcalc
+
+    compileall.compile_dir(str(Path(tconvcalc.__file__).parent), quiet=1)
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "tconvcalc shape --json": [exe, "shape", "16", "-k", "4", "-s", "2", "-p", "1", "--json"],

@@ -4,6 +4,8 @@ Only typer and the standard library are imported at module level, so that ``--js
 ``--help`` and TAB completion never import NumPy or rich.
 """
 
+from __future__ import annotations
+
 import os
 import signal
 import sys
@@ -525,72 +527,6 @@ def _run_convention(
 
 
 @app.command()
-def translate(
-    size: Annotated[str, typer.Argument(metavar="SIZE", help="Input shape, as in shape.", show_default=False)],
-    kernel_size: Kernel,
-    convention: Annotated[
-        str, typer.Option("--from", help="The convention the layer is given in: torch, onnx, keras, tf, jax.")
-    ] = "torch",
-    dims: Dims = 2,
-    stride: Stride = "1",
-    padding: Padding = "0",
-    output_padding: OutputPadding = None,
-    dilation: Dilation = "1",
-    groups: Groups = 1,
-    out_channels: OutChannels = None,
-    pads: Pads = None,
-    auto_pad: AutoPad = None,
-    output_shape: OutputShape = None,
-    consistent: Consistent = False,
-    json_: Json = False,
-) -> None:
-    """The same transposed convolution in PyTorch, ONNX, Keras, TF and JAX, and where no exact equivalent exists."""
-    from tconvcalc import conventions, params
-
-    with errors():
-        values = params.parse_shape(size, dims)
-        p = _placement(
-            convention,
-            values,
-            dims,
-            kernel_size,
-            stride,
-            dilation,
-            padding,
-            output_padding,
-            pads,
-            auto_pad,
-            output_shape,
-            consistent,
-        )
-        cin = values[-dims - 1] if len(values) > dims else None
-        t = conventions.translate(p, groups, cin, out_channels if out_channels is not None else cin)
-        doc = {
-            "from": convention,
-            "input_size": list(p.input_size),
-            "output_size": list(p.output_size),
-            "crops": [list(c) for c in p.crops],
-            "torch": t.torch,
-            "torch_same_shape": t.torch_same_shape,
-            "onnx": t.onnx,
-            "keras": t.keras,
-            "tf": t.tf,
-            "jax": t.jax,
-            "exact_recipe": t.exact_recipe,
-            "weights": list(t.weights),
-            "notes": list(p.notes),
-        }
-        if json_:
-            import json
-
-            typer.echo(json.dumps(doc))
-        else:
-            from tconvcalc import render
-
-            render.print_translation(doc)
-
-
-@app.command()
 def run(
     input: Annotated[
         str,
@@ -1017,6 +953,72 @@ def _range(text: str) -> tuple[int, int]:
     if not 1 <= low <= high or high - low > 100_000:
         raise UsageError(f"--sizes {text!r}: need 1 <= A <= B and at most 100,000 sizes")
     return low, high
+
+
+@app.command()
+def translate(
+    size: Annotated[str, typer.Argument(metavar="SIZE", help="Input shape, as in shape.", show_default=False)],
+    kernel_size: Kernel,
+    convention: Annotated[
+        str, typer.Option("--from", help="The convention the layer is given in: torch, onnx, keras, tf, jax.")
+    ] = "torch",
+    dims: Dims = 2,
+    stride: Stride = "1",
+    padding: Padding = "0",
+    output_padding: OutputPadding = None,
+    dilation: Dilation = "1",
+    groups: Groups = 1,
+    out_channels: OutChannels = None,
+    pads: Pads = None,
+    auto_pad: AutoPad = None,
+    output_shape: OutputShape = None,
+    consistent: Consistent = False,
+    json_: Json = False,
+) -> None:
+    """The same transposed convolution in PyTorch, ONNX, Keras, TF and JAX, and where no exact equivalent exists."""
+    from tconvcalc import conventions, params
+
+    with errors():
+        values = params.parse_shape(size, dims)
+        p = _placement(
+            convention,
+            values,
+            dims,
+            kernel_size,
+            stride,
+            dilation,
+            padding,
+            output_padding,
+            pads,
+            auto_pad,
+            output_shape,
+            consistent,
+        )
+        cin = values[-dims - 1] if len(values) > dims else None
+        t = conventions.translate(p, groups, cin, out_channels if out_channels is not None else cin)
+        doc = {
+            "from": convention,
+            "input_size": list(p.input_size),
+            "output_size": list(p.output_size),
+            "crops": [list(c) for c in p.crops],
+            "torch": t.torch,
+            "torch_same_shape": t.torch_same_shape,
+            "onnx": t.onnx,
+            "keras": t.keras,
+            "tf": t.tf,
+            "jax": t.jax,
+            "exact_recipe": t.exact_recipe,
+            "weights": list(t.weights),
+            "notes": list(p.notes),
+        }
+        if json_:
+            import json
+
+            typer.echo(json.dumps(doc))
+        else:
+            from tconvcalc import render
+
+            render.print_translation(doc)
 
 
 def _interrupted(signum: int, frame: object) -> None:
