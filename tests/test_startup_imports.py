@@ -120,3 +120,25 @@ def test_lazy_entry_point_runs_each_command():
     assert "shape" in top.stdout and "run" in top.stdout
     bad = subprocess.run([sys.executable, "-m", "tconvcalc", "shape", "5", "-k", "0"], capture_output=True, text=True)
     assert bad.returncode == 1 and bad.stderr == "error: kernel_size=0 must be at least 1 (dim 0)\n"
+
+
+def test_interrupt_exits_130():
+    """Ctrl-C (SIGINT) ends a command with exit code 130 and one line, not a traceback."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tconvcalc", "shape", "--batch", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.5)  # it is now waiting for stdin
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert err.strip() == "interrupted"
