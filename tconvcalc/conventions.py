@@ -359,132 +359,6 @@ def apply_placement(full: object, crops: Crops, bias: object | None = None) -> A
     return np.ascontiguousarray(out)
 
 
-@dataclass(frozen=True)
-class Translation:
-    """The same layer in every convention, or why there is no exact equivalent; fields are JSON keys."""
-
-    placement: Placement
-    torch: str | None
-    torch_same_shape: str | None
-    onnx: dict[str, list[int]] | None
-    keras: str | None
-    tf: str | None
-    jax: str
-    exact_recipe: str
-    weights: tuple[str, ...]
-
-
-def _fmt(values: Sequence[int]) -> str:
-    return str(values[0]) if len(set(values)) == 1 else str(tuple(values))
-
-
-def translate(
-    p: Placement, groups: int = 1, in_channels: int | None = None, out_channels: int | None = None
-) -> Translation:
-    """Express placement ``p`` in PyTorch, ONNX, Keras, TF and JAX, exactly where each can."""
-    n = len(p.crops)
-    cin = "in_channels" if in_channels is None else str(in_channels)
-    cout = "out_channels" if out_channels is None else str(out_channels)
-    k, s, d = _fmt(p.kernel_size), _fmt(p.stride), _fmt(p.dilation)
-    extra = f", dilation={d}" if any(v != 1 for v in p.dilation) else ""
-    extra += f", groups={groups}" if groups != 1 else ""
-    exact = torch_equivalent(p)
-    torch_call = same_call = None
-    if exact is not None:
-        torch_call = (
-            f"nn.ConvTranspose{n}d({cin}, {cout}, kernel_size={k}, stride={s}, padding={_fmt(exact[:n])}, "
-            f"output_padding={_fmt(exact[n:])}{extra})"
-        )
-    else:
-        same = torch_same_shape(p)
-        if same is not None:
-            same_call = (
-                f"nn.ConvTranspose{n}d({cin}, {cout}, kernel_size={k}, stride={s}, padding={_fmt(same[0])}, "
-                f"output_padding={_fmt(same[1])}{extra}): same shape, but the crop window is shifted, so "
-                "the values differ by one position"
-            )
-    full = p.full_size
-    slices = ", ".join(f"{max(b, 0)}:{f - max(e, 0)}" for (b, e), f in zip(p.crops, full))
-    zeros = [f"{-e} zero(s) at the end of dim {dim}" for dim, (_, e) in enumerate(p.crops) if e < 0]
-    zeros += [f"{-b} zero(s) at the start of dim {dim}" for dim, (b, _) in enumerate(p.crops) if b < 0]
-    recipe = (
-        f"exact in any framework: the transposed convolution with padding 0 (full size {full}), then "
-        f"y[..., {slices}]" + (f" and F.pad with {', '.join(zeros)}" if zeros else "")
-    )
-    onnx = None
-    if all(b >= 0 for b, _ in p.crops):
-        op = [max(-e, 0) for _, e in p.crops]
-        if all(o < ss or o < dd for o, ss, dd in zip(op, p.stride, p.dilation)):
-            onnx = {
-                "kernel_shape": list(p.kernel_size),
-                "strides": list(p.stride),
-                "dilations": list(p.dilation),
-                "group": [groups],
-                "pads": [b for b, _ in p.crops] + [max(e, 0) for _, e in p.crops],
-                "output_padding": op,
-            }
-    keras = _keras_match(p) if groups == 1 else None
-    tf = None
-    if groups == 1:
-        for mode in ("SAME", "VALID"):
-            try:
-                if (
-                    tf_placement(p.input_size, p.kernel_size, p.stride, mode, p.output_size, p.dilation).crops
-                    == p.crops
-                ):
-                    tf = (
-                        f"tf.nn.conv{n}d_transpose(x, filters, output_shape=[N, {', '.join(map(str, p.output_size))}, "
-                        f"C_out], strides={list(p.stride)}, padding='{mode}'"
-                        + (f", dilations={list(p.dilation)}" if any(v != 1 for v in p.dilation) else "")
-                        + ")"
-                    )
-                    break
-            except TConvErrorTypes:
-                continue
-    pairs = [tuple(c) for c in p.crops]
-    jax = (
-        f"jax.lax.conv_transpose(x, w, strides={tuple(p.stride)}, padding={pairs}, rhs_dilation={tuple(p.dilation)}, "
-        f"dimension_numbers=('NC{SPATIAL_LETTERS[n]}', 'OI{SPATIAL_LETTERS[n]}', 'NC{SPATIAL_LETTERS[n]}'), "
-        "transpose_kernel=True, use_consistent_padding=True)"
-    )
-    if groups != 1:
-        jax = "no direct equivalent: lax.conv_transpose has no feature groups (regroup the weight, or run per group)"
-    weights = (
-        "PyTorch and ONNX: the same tensor w, (C_in, C_out/groups, *k)",
-        f"Keras/TF kernel: w.permute({', '.join(str(2 + i) for i in range(n))}, 1, 0), i.e. (*k, C_out, C_in)",
-        "JAX: w as 'OI...' with transpose_kernel=True (with transpose_kernel=False, JAX does not mirror the "
-        "kernel: pass w flipped on its spatial axes, as (*k, C_in, C_out))",
-    )
-    return Translation(p, torch_call, same_call, onnx, keras, tf, jax, recipe, weights)
-
-
-def _keras_match(p: Placement) -> str | None:
-    n = len(p.crops)
-    options: list[object] = [None]
-    for combo in _product([list(range(s)) for s in p.stride]):
-        options.append(tuple(combo))
-    for mode in ("valid", "same"):
-        for op in options:
-            try:
-                if keras_placement(p.input_size, p.kernel_size, p.stride, mode, op, p.dilation).crops == p.crops:  # type: ignore[arg-type]
-                    text = "None" if op is None else _fmt(op)  # type: ignore[arg-type]
-                    dil = f", dilation_rate={_fmt(p.dilation)}" if any(v != 1 for v in p.dilation) else ""
-                    return (
-                        f"keras.layers.Conv{n}DTranspose(filters, kernel_size={_fmt(p.kernel_size)}, "
-                        f"strides={_fmt(p.stride)}, padding='{mode}', output_padding={text}{dil})"
-                    )
-            except TConvErrorTypes:
-                continue
-    return None
-
-
-def _product(lists: list[list[int]]) -> list[list[int]]:
-    out: list[list[int]] = [[]]
-    for values in lists:
-        out = [prefix + [v] for prefix in out for v in values]
-    return out
-
-
 TConvErrorTypes = (LayerError, UsageError)
 
 
@@ -544,3 +418,77 @@ def from_options(
     if len(pairs) == 1:
         pairs *= n
     return jax_placement(input_size, kernel_size, stride, pairs, dilation, consistent)
+
+
+def from_tokens(
+    convention: str,
+    values: tuple[int, ...],
+    dims: int,
+    kernel_size: str | None,
+    stride: str,
+    dilation: str,
+    padding: str,
+    output_padding: str | None,
+    pads: str | None,
+    auto_pad: str | None,
+    output_shape: str | None,
+    consistent: bool,
+) -> Placement:
+    """The placement described by the command line's tokens (shape, run and translate share it)."""
+    from tconvcalc import params
+
+    if kernel_size is None:
+        raise UsageError("missing --kernel-size (-k)")
+    return from_options(
+        convention,
+        values[-dims:],
+        params.parse_per_dim(kernel_size, dims, "--kernel-size"),
+        params.parse_per_dim(stride, dims, "--stride"),
+        params.parse_per_dim(dilation, dims, "--dilation"),
+        None if padding == "0" else padding,
+        output_padding,
+        pads,
+        auto_pad,
+        None if output_shape is None else params.parse_output_size(output_shape, dims),
+        consistent,
+    )
+
+
+def run(
+    x: Any,
+    w: Any,
+    bias: Any,
+    dims: int,
+    convention: str,
+    groups: int,
+    weight_layout: str | None,
+    transpose_kernel: bool,
+    tokens: dict[str, Any],
+) -> tuple[Any, Placement]:
+    """``run --convention``: the kernel read in the framework's layout, the full output cropped its way.
+
+    ``tokens`` are :func:`from_tokens`' command-line options (stride, dilation, padding, ...). A bare input
+    (``dims`` axes) gives a bare result when there is one output channel.
+    """
+    from tconvcalc import engine
+
+    if convention not in CONVENTIONS:
+        raise UsageError(f"--convention {convention!r}: choose one of {', '.join(CONVENTIONS)}")
+    if transpose_kernel and convention != "jax":
+        raise UsageError("--transpose-kernel is JAX's option: add --convention jax")
+    if convention in ("keras", "tf", "jax") and groups != 1:
+        raise UsageError(f"{convention} has no groups in its transposed convolution")
+    bare_input = x.ndim == dims
+    if bare_input:
+        x = x.reshape(1, *x.shape)
+    layout = weight_layout or default_layout(convention, dims)
+    if w.ndim == dims:  # a bare kernel: one channel in and out, whatever the layout
+        w = w.reshape(1, 1, *w.shape)
+        layout = "IO" + SPATIAL_LETTERS[dims]
+    elif convention == "jax" and transpose_kernel:  # JAX's letters then name the forward conv: its O is our I
+        layout = layout.upper().translate(str.maketrans("IO", "OI"))
+    w = to_torch_weight(w, layout, dims, flip=convention == "jax" and not transpose_kernel)
+    p = from_tokens(convention, tuple(x.shape[-dims:]), dims, ",".join(map(str, w.shape[2:])), **tokens)
+    full = engine.conv_transpose(x, w, None, p.stride, 0, 0, groups, p.dilation)
+    out = apply_placement(full, p.crops, bias)
+    return (out[0] if bare_input and out.shape[0] == 1 else out), p

@@ -25,8 +25,8 @@ from tconvcalc.conventions import (
     torch_equivalent,
     torch_placement,
     torch_same_shape,
-    translate,
 )
+from tconvcalc.translate import translate
 
 runner = CliRunner()
 CONFORMANCE = json.loads((SHARED / "conformance" / "onnx_convtranspose.json").read_text())["cases"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tconvcalc import network
+from tconvcalc import batch, network
 from tconvcalc.cli import app
 
 runner = CliRunner()
@@ -216,13 +216,13 @@ def test_batch_from_stdin_and_parallel_path(tmp_path, monkeypatch):
     """stdin streams; a file above the parallel threshold is answered by worker processes, in order."""
     result = runner.invoke(app, ["shape", "--batch", "-"], input=json.dumps(QUERIES[0]) + "\n")
     assert json.loads(result.stdout)["output_shape"] == [1, 3, 32, 32]
-    monkeypatch.setattr(network, "PARALLEL_FROM", 10)
-    monkeypatch.setattr(network, "CHUNK_LINES", 3)
+    monkeypatch.setattr(batch, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(batch, "CHUNK_LINES", 3)
     lines = [json.dumps({"input": [n], "dims": 1, "kernel_size": 2, "stride": 2}) for n in range(1, 41)]
     path = _write(tmp_path, "\n".join(lines) + "\n", "many.jsonl")
     out = tmp_path / "out.txt"
     with out.open("w") as handle:
-        assert network.batch_file(path, handle, 2) == 0
+        assert batch.batch_file(path, handle, 2) == 0
     assert [json.loads(line)["output_shape"] for line in out.read_text().splitlines()] == [
         [2 * n] for n in range(1, 41)
     ]

@@ -1,0 +1,164 @@
+"""`tconvcalc matrix`: the sparse matrix W."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tconvcalc.cli.app import (
+    Dilation,
+    Groups,
+    Json,
+    Padding,
+    Stride,
+    app,
+    errors,
+)
+from tconvcalc.errors import LayerError, UsageError
+
+
+@app.command()
+def matrix(
+    weight: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[WEIGHT]",
+            help="Conv weight (C_out, C_in/groups, *k) or a bare kernel, as in run; omit with --symbolic.",
+            show_default=False,
+        ),
+    ] = None,
+    input_size: Annotated[
+        str,
+        typer.Option(
+            "--input-size", help="The convolution's input: spatial (3x3) or (C, *spatial).", show_default=False
+        ),
+    ] = "",
+    kernel_size: Annotated[
+        str | None, typer.Option("-k", "--kernel-size", help="With --symbolic: the kernel size, instead of WEIGHT.")
+    ] = None,
+    dims: Annotated[
+        int | None, typer.Option("--dims", min=1, max=3, help="Spatial dimensions (default: from the weight).")
+    ] = None,
+    stride: Stride = "1",
+    padding: Padding = "0",
+    dilation: Dilation = "1",
+    groups: Groups = 1,
+    transpose: Annotated[
+        bool, typer.Option("--transpose", help="W^T: the transposed convolution's matrix, back to the input's shape.")
+    ] = False,
+    symbolic: Annotated[
+        bool, typer.Option("--symbolic", help="Label the entries w11, w12, ... (give -k instead of WEIGHT).")
+    ] = False,
+    overlap: Annotated[
+        bool,
+        typer.Option(
+            "--overlap", help="How many (input, tap) pairs land on each output of the transposed convolution."
+        ),
+    ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify", help="Multiply by a random tensor and compare with conv / conv_transpose (exit 1 on mismatch)."
+        ),
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table, dense, coo, csv or npy (binary, to a pipe).")] = "table",
+    save: Annotated[
+        str | None,
+        typer.Option("--save", help="Write the matrix to FILE: .npy/.csv (dense), .npz (coordinates), .json."),
+    ] = None,
+    precision: Annotated[
+        int, typer.Option("--precision", min=1, max=17, help="Significant digits of non-integral entries.")
+    ] = 6,
+    json_: Json = False,
+) -> None:
+    """The sparse matrix W with conv(x) = W x; the transposed convolution multiplies by W^T."""
+    from tconvcalc import params, tensorio
+
+    with errors():
+        if not input_size:
+            raise UsageError("--input-size is required: the convolution's input, e.g. 3x3 or 2x5x5")
+        if fmt not in ("table", "dense", "coo", "csv", "npy"):
+            raise UsageError(f"--format {fmt!r}: choose table, dense, coo, csv or npy")
+        import numpy as np
+
+        from tconvcalc import matrix as matrices
+        from tconvcalc import matrixview
+
+        labels = None
+        if symbolic:
+            if weight is not None or kernel_size is None:
+                raise UsageError("--symbolic takes --kernel-size instead of WEIGHT")
+            k_values = params.parse_ints(kernel_size, "--kernel-size")
+            n = dims or (
+                len(k_values) if len(k_values) > 1 else min(3, len(params.parse_ints(input_size, "--input-size")))
+            )
+            w, labels = matrices.symbolic_weight(params.parse_per_dim(kernel_size, n, "--kernel-size"))
+        else:
+            if weight is None:
+                raise UsageError("give WEIGHT, or --symbolic with --kernel-size")
+            w = tensorio.read_tensor(weight, None, "WEIGHT")
+            from tconvcalc.run import infer_dims
+
+            n = infer_dims(w, dims)
+            if w.ndim == n:
+                w = w.reshape(1, 1, *w.shape)
+        size = params.parse_ints(input_size, "--input-size")
+        size = size * n if len(size) == 1 else size
+        result = matrices.build(
+            w,
+            size,
+            params.parse_per_dim(stride, n, "--stride"),
+            params.parse_padding(padding, n),
+            params.parse_per_dim(dilation, n, "--dilation"),
+            groups,
+            transpose,
+        )
+        m = result.matrix
+        rows = matrixview.position_labels("y", result.output_shape[0], result.output_shape[1:])
+        cols = matrixview.position_labels("x", result.input_shape[0], result.input_shape[1:])
+        if transpose:
+            rows, cols = cols, rows
+        if save is not None:
+            matrixview.save(save, result, labels)
+        diff = matrices.verify(result) if verify else None
+        values: list[object] = [labels[int(v) - 1] for v in m.value] if labels else m.value.tolist()
+        if json_:
+            import json
+
+            doc = {
+                "shape": list(m.shape),
+                "nnz": m.nnz,
+                "row": m.row.tolist(),
+                "col": m.col.tolist(),
+                "value": values,
+                "transposed": transpose,
+                "input_shape": list(result.input_shape),
+                "output_shape": list(result.output_shape),
+            }
+            if transpose:
+                doc["output_padding"] = list(result.output_padding)
+            if diff is not None:
+                doc["verify_max_abs_difference"] = diff
+            typer.echo(json.dumps(doc))
+        elif fmt != "table":
+            matrixview.emit(result, fmt, labels, precision)
+        else:
+            from tconvcalc import render
+
+            render.print_matrix_result(result, rows, cols, labels, precision)
+        if overlap and not json_:
+            from tconvcalc.invert import uniform_overlap
+
+            counts = matrices.overlap_counts(
+                w.shape[2:], result.input_shape[1:], result.stride, result.padding, result.dilation
+            )
+            uniform = all(uniform_overlap(k, s, d) for k, s, d in zip(w.shape[2:], result.stride, result.dilation))
+            matrixview.print_overlap(counts, uniform, w.shape[2:], result.stride, result.dilation)
+        if diff is not None and not json_:
+            typer.echo(
+                f"verify: {'W^T y' if transpose else 'W x'} equals "
+                f"{'conv_transpose' if transpose else 'conv'} of a random tensor to {diff:.3g}"
+            )
+        if diff is not None and diff > 1e-9 * max(1.0, float(np.abs(m.value).max(initial=0.0))):
+            raise LayerError(f"the matrix disagrees with the convolution by {diff:.3g}")

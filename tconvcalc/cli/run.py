@@ -1,0 +1,223 @@
+"""`tconvcalc run`: the transposed convolution (or the convolution) on real numbers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from tconvcalc.cli.app import (
+    AutoPad,
+    Consistent,
+    Conv,
+    Convention,
+    Dilation,
+    Explain,
+    Groups,
+    Json,
+    OutputPadding,
+    OutputShape,
+    OutputSize,
+    Padding,
+    Pads,
+    Stride,
+    app,
+    errors,
+    output_mode,
+)
+from tconvcalc.errors import LayerError, UsageError
+
+
+def _run_convention(
+    x: Any,
+    w: Any,
+    b: Any,
+    n: int,
+    convention: str,
+    stride: str,
+    dilation: str,
+    padding: str,
+    output_padding: str | None,
+    groups: int,
+    pads: str | None,
+    auto_pad: str | None,
+    output_shape: str | None,
+    consistent: bool,
+    weight_layout: str | None,
+    transpose_kernel: bool,
+    mode: str,
+    precision: int,
+    save: str | None,
+) -> None:
+    """run --convention: the kernel in the framework's layout, the framework's crop of the full output."""
+    from tconvcalc import conventions, tensorio
+
+    tokens = {
+        "stride": stride,
+        "dilation": dilation,
+        "padding": padding,
+        "output_padding": output_padding,
+        "pads": pads,
+        "auto_pad": auto_pad,
+        "output_shape": output_shape,
+        "consistent": consistent,
+    }
+    out, p = conventions.run(x, w, b, n, convention, groups, weight_layout, transpose_kernel, tokens)
+    if save is not None:
+        tensorio.save_tensor(save, out)
+    from tconvcalc import tensorview
+
+    if mode == "plain":
+        typer.echo(tensorview.compact(out))
+    elif mode == "json":
+        import json
+
+        typer.echo(
+            json.dumps(
+                {
+                    "convention": convention,
+                    "output_shape": list(out.shape),
+                    "output": tensorview.to_nested(out),
+                    "dtype": str(out.dtype),
+                    "crops": [list(c) for c in p.crops],
+                    "notes": list(p.notes),
+                }
+            )
+        )
+    else:
+        from tconvcalc import render
+
+        tensorview.print_tensor(out, n, precision, f"ConvTranspose{n}d ({convention} convention)")
+        for note in p.notes:
+            render.console().print(f"note: {note}", markup=False)
+
+
+@app.command()
+def run(
+    input: Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT",
+            help="Input tensor: a literal like [[0,1],[2,3]], a .npy/.npz/.csv/.txt/.json file, or - for stdin.",
+            show_default=False,
+        ),
+    ],
+    weight: Annotated[
+        str,
+        typer.Argument(
+            metavar="WEIGHT",
+            help="Weight tensor, as INPUT: a bare kernel or PyTorch's layout (C_in, C_out/groups, *k).",
+            show_default=False,
+        ),
+    ],
+    bias: Annotated[str | None, typer.Option("--bias", help="Bias tensor of C_out values, as INPUT.")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="Array name inside .npz files.")] = None,
+    dims: Annotated[
+        int | None, typer.Option("--dims", min=1, max=3, help="Spatial dimensions (default: from the weight).")
+    ] = None,
+    stride: Stride = "1",
+    padding: Padding = "0",
+    output_padding: OutputPadding = None,
+    output_size: OutputSize = None,
+    dilation: Dilation = "1",
+    groups: Groups = 1,
+    conv: Conv = False,
+    method: Annotated[
+        str,
+        typer.Option("--method", help="fast, scatter, matrix or zero-insert: four computations of the same result."),
+    ] = "fast",
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Run all four methods and report the largest difference (exit 1 beyond rounding)."
+        ),
+    ] = False,
+    convention: Convention = "torch",
+    pads: Pads = None,
+    auto_pad: AutoPad = None,
+    output_shape: OutputShape = None,
+    consistent: Consistent = False,
+    weight_layout: Annotated[
+        str | None,
+        typer.Option("--weight-layout", help="Kernel axes, e.g. IOHW (torch, onnx), HWOI (keras, tf), HWIO (jax)."),
+    ] = None,
+    transpose_kernel: Annotated[
+        bool, typer.Option("--transpose-kernel", help="JAX: transpose_kernel=True (mirror and swap I/O, as PyTorch).")
+    ] = False,
+    explain: Explain = False,
+    precision: Annotated[
+        int, typer.Option("--precision", min=1, max=17, help="Significant digits of non-integral results.")
+    ] = 6,
+    save: Annotated[str | None, typer.Option("--save", help="Also write the output to FILE (.npy or .csv).")] = None,
+    memory_limit: Annotated[
+        str, typer.Option("--memory-limit", help="Refuse work needing more memory than this (e.g. 512M, 4GiB).")
+    ] = "1GiB",
+    json_: Json = False,
+    plain: Annotated[bool, typer.Option("--plain", help="Print only the output, as one compact nested list.")] = False,
+) -> None:
+    """Compute a ConvTranspose (default) or, with --conv, a Conv on real numbers, exactly as PyTorch."""
+    from tconvcalc import params, tensorio
+
+    with errors():
+        mode = output_mode(json_, plain)
+        if method not in ("fast", "scatter", "matrix", "zero-insert"):
+            raise UsageError(f"--method {method!r}: choose fast, scatter, matrix or zero-insert")
+        x = tensorio.read_tensor(input, key, "INPUT")
+        w = tensorio.read_tensor(weight, key, "WEIGHT")
+        b = None if bias is None else tensorio.read_tensor(bias, key, "--bias").reshape(-1)
+        from tconvcalc.run import infer_dims
+        from tconvcalc.run import run as run_layer
+
+        n = infer_dims(w, dims)
+        if convention != "torch" or pads is not None or auto_pad is not None or output_shape is not None:
+            _run_convention(
+                x,
+                w,
+                b,
+                n,
+                convention,
+                stride,
+                dilation,
+                padding,
+                output_padding,
+                groups,
+                pads,
+                auto_pad,
+                output_shape,
+                consistent,
+                weight_layout,
+                transpose_kernel,
+                mode,
+                precision,
+                save,
+            )
+            return
+        if conv and (output_padding is not None or output_size is not None):
+            raise UsageError("--output-padding and --output-size apply to the transposed convolution, not --conv")
+        if output_padding is not None and output_size is not None:
+            raise UsageError("give --output-padding or --output-size, not both (output_size replaces output_padding)")
+        result = run_layer(
+            x,
+            w,
+            b,
+            dims=n,
+            transposed=not conv,
+            stride=params.parse_per_dim(stride, n, "--stride"),
+            padding=params.parse_padding(padding, n),
+            output_padding=params.parse_per_dim(output_padding or "0", n, "--output-padding"),
+            output_size=None if output_size is None else params.parse_output_size(output_size, n),
+            dilation=params.parse_per_dim(dilation, n, "--dilation"),
+            groups=groups,
+            method=method,
+            check=check,
+            memory_limit=tensorio.parse_bytes(memory_limit),
+        )
+        if save is not None:
+            tensorio.save_tensor(save, result.output)
+        from tconvcalc import render
+
+        render.print_run(result, mode, explain, precision)
+        if check and not result.check_passed:
+            raise LayerError(
+                f"the methods disagree by up to {max(result.checks.values()):.3g} (tolerance {result.tolerance:.3g})"
+            )
