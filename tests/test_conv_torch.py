@@ -79,6 +79,14 @@ def _torch_call(torch, c, transposed):
     return call(c["x"].dtype).numpy()
 
 
+def _assert_like_torch(got, expected, c):
+    """Same shape and dtype as torch's result, values within the dtype's rounding."""
+    assert expected is not None
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    rtol, atol = _tolerance(c)
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol * max(1.0, float(np.abs(expected).max(initial=0))))
+
+
 def _tolerance(c):
     return (1e-4, 1e-4) if c["x"].dtype == np.float32 else (1e-10, 1e-10)
 
@@ -103,10 +111,7 @@ def test_conv_transpose_equals_torch(torch, c, method):
     except TConvError:
         assert expected is None
         return
-    assert expected is not None
-    assert got.shape == expected.shape and got.dtype == expected.dtype
-    rtol, atol = _tolerance(c)
-    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol * max(1.0, float(np.abs(expected).max(initial=0))))
+    _assert_like_torch(got, expected, c)
 
 
 @SETTINGS
@@ -119,10 +124,7 @@ def test_conv_equals_torch(torch, c):
     except TConvError:
         assert expected is None
         return
-    assert expected is not None
-    assert got.shape == expected.shape and got.dtype == expected.dtype
-    rtol, atol = _tolerance(c)
-    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol * max(1.0, float(np.abs(expected).max(initial=0))))
+    _assert_like_torch(got, expected, c)
 
 
 @SETTINGS
