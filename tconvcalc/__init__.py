@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from tconvcalc.errors import ExitStatus, LayerError, ResourceError, TConvError, UsageError
-from tconvcalc.layer import LayerShape, TensorShape, conv_layer, conv_transpose_layer
-from tconvcalc.shapes import conv_output_size, conv_transpose_output_size, output_padding_for_size
+from tconvcalc.core.errors import ExitStatus, LayerError, ResourceError, TConvError, UsageError
+from tconvcalc.core.layer import LayerShape, TensorShape, conv_layer, conv_transpose_layer
+from tconvcalc.core.sizes import conv_output_size, conv_transpose_output_size, output_padding_for_size
 
 __version__ = "0.1.0"
 
 _LAZY = {  # NumPy-backed names, imported on first use so that `import tconvcalc` stays light
-    "conv_transpose": "tconvcalc.engine",
-    "conv": "tconvcalc.engine",
-    "conv_matrix": "tconvcalc.matrix",
-    "SparseMatrix": "tconvcalc.matrix",
+    "conv_transpose": "tconvcalc.engine.functional",
+    "conv": "tconvcalc.engine.functional",
+    "conv_matrix": "tconvcalc.engine.matrix",
+    "SparseMatrix": "tconvcalc.engine.matrix",
 }
 
 

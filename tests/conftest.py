@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+DATA = Path(__file__).resolve().parent / "data"  # the tests carry their own data: nothing beside the clone is read
 
 
 def _require_torch() -> Any:

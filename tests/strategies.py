@@ -54,7 +54,7 @@ def output_size(config: dict[str, Any]) -> Any:
     """The requested output_size: the op=0 size plus the drawn offset, or None."""
     if config["output_size_offset"] is None:
         return None
-    from tconvcalc.shapes import effective_kernel
+    from tconvcalc.core.sizes import effective_kernel
 
     return tuple(
         (i - 1) * s - 2 * p + effective_kernel(k, d) + off

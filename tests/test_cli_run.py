@@ -6,14 +6,14 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SHARED
+from conftest import DATA
 from typer.testing import CliRunner
 
 from tconvcalc.cli import app
 
 runner = CliRunner()
 X = K = "[[0,1],[2,3]]"
-CONFORMANCE = json.loads((SHARED / "conformance" / "onnx_convtranspose.json").read_text())["cases"]
+CONFORMANCE = json.loads((DATA / "onnx_convtranspose.json").read_text())["cases"]
 
 
 def run(*args: str, input: str | None = None):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import tconvcalc
 from tconvcalc import LayerError, ResourceError, UsageError
-from tconvcalc.engine import METHODS
+from tconvcalc.engine.functional import METHODS
 
 X = K = np.array([[0, 1], [2, 3]])
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import tconvcalc
 from tconvcalc import TConvError
-from tconvcalc.engine import METHODS
+from tconvcalc.engine.functional import METHODS
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("TCONVCALC_EXAMPLES", "150")),

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SHARED
+from conftest import DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -14,22 +14,21 @@ from typer.testing import CliRunner
 import tconvcalc
 from tconvcalc import LayerError, TConvError
 from tconvcalc.cli import app
-from tconvcalc.conventions import (
-    apply_placement,
+from tconvcalc.core.conventions import (
     jax_placement,
     keras_output_length,
     keras_placement,
     onnx_placement,
     tf_placement,
-    to_torch_weight,
     torch_equivalent,
     torch_placement,
     torch_same_shape,
 )
-from tconvcalc.translate import translate
+from tconvcalc.core.translate import translate
+from tconvcalc.engine.relayout import apply_placement, to_torch_weight
 
 runner = CliRunner()
-CONFORMANCE = json.loads((SHARED / "conformance" / "onnx_convtranspose.json").read_text())["cases"]
+CONFORMANCE = json.loads((DATA / "onnx_convtranspose.json").read_text())["cases"]
 
 
 @pytest.mark.parametrize("case", CONFORMANCE, ids=lambda c: c["name"])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tconvcalc
-from tconvcalc.engine import METHODS
+from tconvcalc.engine.functional import METHODS
 
 DATA = json.loads((Path(__file__).parent / "data" / "golden_values.json").read_text())
 

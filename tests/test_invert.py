@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from tconvcalc import LayerError, TConvError, TensorShape
 from tconvcalc.cli import app
-from tconvcalc.invert import invert_conv, invert_dim, solve_conv, solve_transpose, uniform_overlap
-from tconvcalc.shapes import conv_output_size, conv_transpose_output_size
+from tconvcalc.core.invert import invert_conv, invert_dim, solve_conv, solve_transpose, uniform_overlap
+from tconvcalc.core.sizes import conv_output_size, conv_transpose_output_size
 
 runner = CliRunner()
 

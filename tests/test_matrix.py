@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import tconvcalc
 from tconvcalc import LayerError
 from tconvcalc.cli import app
-from tconvcalc.matrix import overlap_counts, symbolic_weight
+from tconvcalc.engine.matrix import overlap_counts, symbolic_weight
 
 runner = CliRunner()
 SEED = [
@@ -71,7 +71,7 @@ def test_matrix_equals_torch_on_basis_vectors(torch, c):
 @given(c=configs())
 def test_transpose_times_y_is_torch_conv_transpose(torch, c):
     """W^T y equals torch's conv_transpose(y) with the same weight and the output_padding that build() states."""
-    from tconvcalc.matrix import build
+    from tconvcalc.engine.matrix import build
 
     rng = np.random.default_rng(c["seed"])
     w = rng.standard_normal((c["cout"], c["cin_g"], *c["kernel"]))
@@ -114,7 +114,7 @@ def test_symbolic_labels():
 @given(dims=st.integers(1, 2), data=st.data())
 def test_overlap_counts_brute_force(dims, data):
     """Overlap counts equal a brute-force count of (input element, tap) pairs landing on each output."""
-    from tconvcalc.shapes import conv_output_size
+    from tconvcalc.core.sizes import conv_output_size
 
     draw = data.draw
     vec = lambda lo, hi: tuple(draw(st.integers(lo, hi)) for _ in range(dims))  # noqa: E731

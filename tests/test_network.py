@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tconvcalc import batch, network
 from tconvcalc.cli import app
+from tconvcalc.core import network
+from tconvcalc.io import batch
 
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

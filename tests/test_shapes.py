@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tconvcalc import LayerError, TensorShape, UsageError, conv_layer, conv_transpose_layer
-from tconvcalc.shapes import (
+from tconvcalc.core.sizes import (
     conv_output_size,
     conv_transpose_output_size,
     output_padding_for_size,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tconvcalc import UsageError
-from tconvcalc.tensorio import parse_bytes, parse_literal, read_tensor, save_tensor
+from tconvcalc.io.tensorio import parse_bytes, parse_literal, read_tensor, save_tensor
 
 
 def test_literal_json_and_python_forms():

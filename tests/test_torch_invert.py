@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tconvcalc import LayerError, TensorShape
-from tconvcalc.invert import invert_conv, solve_transpose
+from tconvcalc.core.invert import invert_conv, solve_transpose
 
 
 @settings(max_examples=200, deadline=None)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tconvcalc import TConvError
-from tconvcalc.pool import MODES, pool_size, unpool_size, upsample_size
+from tconvcalc.core.pool import MODES, pool_size, unpool_size, upsample_size
 
 SETTINGS = settings(max_examples=400, deadline=None)
 

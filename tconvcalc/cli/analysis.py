@@ -19,7 +19,7 @@ from tconvcalc.cli.app import (
     app,
     errors,
 )
-from tconvcalc.errors import LayerError, UsageError
+from tconvcalc.core.errors import LayerError, UsageError
 
 
 @app.command("invert-conv")
@@ -40,23 +40,24 @@ def invert_conv(
     json_: Json = False,
 ) -> None:
     """The output_padding that makes a ConvTranspose undo this Conv, and every input size it cannot tell apart."""
-    from tconvcalc import invert, layer, params
+    from tconvcalc.cli import tokens
+    from tconvcalc.core import invert, layer
 
     with errors():
-        source = layer.TensorShape.from_tuple(params.parse_shape(size, dims), dims)
+        source = layer.TensorShape.from_tuple(tokens.parse_shape(size, dims), dims)
         k, s, d = (
-            params.parse_per_dim(v, dims, n)
+            tokens.parse_per_dim(v, dims, n)
             for v, n in ((kernel_size, "--kernel-size"), (stride, "--stride"), (dilation, "--dilation"))
         )
-        result = invert.invert_conv(source, k, s, params.parse_padding(padding, dims), d, groups, out_channels)
+        result = invert.invert_conv(source, k, s, tokens.parse_padding(padding, dims), d, groups, out_channels)
         if json_:
             import json
 
             typer.echo(json.dumps(result.to_json()))
         else:
-            from tconvcalc import render
+            from tconvcalc.render import reports
 
-            render.print_inverse(result)
+            reports.print_inverse(result)
 
 
 @app.command()
@@ -75,11 +76,12 @@ def solve(
     json_: Json = False,
 ) -> None:
     """Every (kernel_size, stride, padding, output_padding, dilation) within bounds that maps IN to OUT."""
-    from tconvcalc import invert, params
+    from tconvcalc.cli import tokens
+    from tconvcalc.core import invert
 
     with errors():
-        sizes_in = params.parse_ints(input_size, "IN")
-        sizes_out = params.parse_ints(output_size, "OUT")
+        sizes_in = tokens.parse_ints(input_size, "IN")
+        sizes_out = tokens.parse_ints(output_size, "OUT")
         if len(sizes_in) != len(sizes_out):
             raise UsageError(f"IN has {len(sizes_in)} values and OUT {len(sizes_out)}; give one per dimension each")
         find = invert.solve_conv if conv else invert.solve_transpose
@@ -96,9 +98,9 @@ def solve(
             }
             typer.echo(json.dumps(doc))
         else:
-            from tconvcalc import render
+            from tconvcalc.render import reports
 
-            render.print_solutions(sizes_in, sizes_out, per_dim, top, conv)
+            reports.print_solutions(sizes_in, sizes_out, per_dim, top, conv)
         empty = [f"{i} -> {o}" for i, o, sols in zip(sizes_in, sizes_out, per_dim) if not sols]
         if empty:
             raise LayerError(

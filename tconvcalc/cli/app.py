@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from tconvcalc import __version__
-from tconvcalc.errors import ExitStatus, TConvError, UsageError
+from tconvcalc.core.errors import ExitStatus, TConvError, UsageError
 
 _APP_SETTINGS: dict[str, Any] = {
     "name": "tconvcalc",

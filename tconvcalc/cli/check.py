@@ -11,7 +11,7 @@ from tconvcalc.cli.app import (
     app,
     errors,
 )
-from tconvcalc.errors import LayerError, UsageError
+from tconvcalc.core.errors import LayerError, UsageError
 
 
 @app.command()
@@ -30,7 +30,8 @@ def check(
     json_: Json = False,
 ) -> None:
     """Check a network's shapes layer by layer: exit 0 if every layer is valid and every expect/match holds."""
-    from tconvcalc import configfile, network
+    from tconvcalc.core import network
+    from tconvcalc.io import configfile
 
     with errors():
         config, text = configfile.load(file)
@@ -59,9 +60,9 @@ def check(
 
             typer.echo(json.dumps(report.to_json()))
         else:
-            from tconvcalc import render
+            from tconvcalc.render import reports
 
-            render.print_report(report)
+            reports.print_report(report)
         failure = report.first_failure
         if failure is not None:
             detail = f": {failure.message}" if failure.message else ""
@@ -70,7 +71,7 @@ def check(
 
 
 def _range(text: str) -> tuple[int, int]:
-    from tconvcalc.params import parse_ints
+    from tconvcalc.cli.tokens import parse_ints
 
     parts = text.split(":")
     if len(parts) != 2:

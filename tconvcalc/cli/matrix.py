@@ -15,7 +15,7 @@ from tconvcalc.cli.app import (
     app,
     errors,
 )
-from tconvcalc.errors import LayerError, UsageError
+from tconvcalc.core.errors import LayerError, UsageError
 
 
 @app.command()
@@ -73,7 +73,8 @@ def matrix(
     json_: Json = False,
 ) -> None:
     """The sparse matrix W with conv(x) = W x; the transposed convolution multiplies by W^T."""
-    from tconvcalc import params, tensorio
+    from tconvcalc.cli import tokens
+    from tconvcalc.io import tensorio
 
     with errors():
         if not input_size:
@@ -82,35 +83,35 @@ def matrix(
             raise UsageError(f"--format {fmt!r}: choose table, dense, coo, csv or npy")
         import numpy as np
 
-        from tconvcalc import matrix as matrices
-        from tconvcalc import matrixview
+        from tconvcalc.engine import matrix as matrices
+        from tconvcalc.render import matrixview
 
         labels = None
         if symbolic:
             if weight is not None or kernel_size is None:
                 raise UsageError("--symbolic takes --kernel-size instead of WEIGHT")
-            k_values = params.parse_ints(kernel_size, "--kernel-size")
+            k_values = tokens.parse_ints(kernel_size, "--kernel-size")
             n = dims or (
-                len(k_values) if len(k_values) > 1 else min(3, len(params.parse_ints(input_size, "--input-size")))
+                len(k_values) if len(k_values) > 1 else min(3, len(tokens.parse_ints(input_size, "--input-size")))
             )
-            w, labels = matrices.symbolic_weight(params.parse_per_dim(kernel_size, n, "--kernel-size"))
+            w, labels = matrices.symbolic_weight(tokens.parse_per_dim(kernel_size, n, "--kernel-size"))
         else:
             if weight is None:
                 raise UsageError("give WEIGHT, or --symbolic with --kernel-size")
             w = tensorio.read_tensor(weight, None, "WEIGHT")
-            from tconvcalc.run import infer_dims
+            from tconvcalc.engine.run import infer_dims
 
             n = infer_dims(w, dims)
             if w.ndim == n:
                 w = w.reshape(1, 1, *w.shape)
-        size = params.parse_ints(input_size, "--input-size")
+        size = tokens.parse_ints(input_size, "--input-size")
         size = size * n if len(size) == 1 else size
         result = matrices.build(
             w,
             size,
-            params.parse_per_dim(stride, n, "--stride"),
-            params.parse_padding(padding, n),
-            params.parse_per_dim(dilation, n, "--dilation"),
+            tokens.parse_per_dim(stride, n, "--stride"),
+            tokens.parse_padding(padding, n),
+            tokens.parse_per_dim(dilation, n, "--dilation"),
             groups,
             transpose,
         )
@@ -121,7 +122,9 @@ def matrix(
             rows, cols = cols, rows
         if save is not None:
             matrixview.save(save, result, labels)
-        diff = matrices.verify(result) if verify else None
+        from tconvcalc.engine.functional import verify as verify_matrix
+
+        diff = verify_matrix(result) if verify else None
         values: list[object] = [labels[int(v) - 1] for v in m.value] if labels else m.value.tolist()
         if json_:
             import json
@@ -144,11 +147,11 @@ def matrix(
         elif fmt != "table":
             matrixview.emit(result, fmt, labels, precision)
         else:
-            from tconvcalc import render
+            from tconvcalc.render import reports
 
-            render.print_matrix_result(result, rows, cols, labels, precision)
+            reports.print_matrix_result(result, rows, cols, labels, precision)
         if overlap and not json_:
-            from tconvcalc.invert import uniform_overlap
+            from tconvcalc.core.invert import uniform_overlap
 
             counts = matrices.overlap_counts(
                 w.shape[2:], result.input_shape[1:], result.stride, result.padding, result.dilation

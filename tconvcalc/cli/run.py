@@ -25,7 +25,7 @@ from tconvcalc.cli.app import (
     errors,
     output_mode,
 )
-from tconvcalc.errors import LayerError, UsageError
+from tconvcalc.core.errors import LayerError, UsageError
 
 
 def _run_convention(
@@ -50,22 +50,31 @@ def _run_convention(
     save: str | None,
 ) -> None:
     """run --convention: the kernel in the framework's layout, the framework's crop of the full output."""
-    from tconvcalc import conventions, tensorio
+    from tconvcalc.cli import conventions
+    from tconvcalc.engine import relayout
+    from tconvcalc.io import tensorio
 
-    tokens = {
-        "stride": stride,
-        "dilation": dilation,
-        "padding": padding,
-        "output_padding": output_padding,
-        "pads": pads,
-        "auto_pad": auto_pad,
-        "output_shape": output_shape,
-        "consistent": consistent,
-    }
-    out, p = conventions.run(x, w, b, n, convention, groups, weight_layout, transpose_kernel, tokens)
+    if convention in ("keras", "tf", "jax") and groups != 1:
+        raise UsageError(f"--groups: {convention} has no groups in its transposed convolution")
+    w = relayout.torch_weight(w, n, convention, weight_layout, transpose_kernel)
+    p = conventions.from_tokens(
+        convention,
+        tuple(x.shape[-n:]),
+        n,
+        ",".join(map(str, w.shape[2:])),
+        stride,
+        dilation,
+        padding,
+        output_padding,
+        pads,
+        auto_pad,
+        output_shape,
+        consistent,
+    )
+    out = relayout.run_placement(x, w, b, p, groups, None)
     if save is not None:
         tensorio.save_tensor(save, out)
-    from tconvcalc import tensorview
+    from tconvcalc.render import tensorview
 
     if mode == "plain":
         typer.echo(tensorview.compact(out))
@@ -85,11 +94,11 @@ def _run_convention(
             )
         )
     else:
-        from tconvcalc import render
+        from tconvcalc.render.console import console
 
         tensorview.print_tensor(out, n, precision, f"ConvTranspose{n}d ({convention} convention)")
         for note in p.notes:
-            render.console().print(f"note: {note}", markup=False)
+            console().print(f"note: {note}", markup=False)
 
 
 @app.command()
@@ -156,7 +165,8 @@ def run(
     plain: Annotated[bool, typer.Option("--plain", help="Print only the output, as one compact nested list.")] = False,
 ) -> None:
     """Compute a ConvTranspose (default) or, with --conv, a Conv on real numbers, exactly as PyTorch."""
-    from tconvcalc import params, tensorio
+    from tconvcalc.cli import tokens
+    from tconvcalc.io import tensorio
 
     with errors():
         mode = output_mode(json_, plain)
@@ -165,8 +175,8 @@ def run(
         x = tensorio.read_tensor(input, key, "INPUT")
         w = tensorio.read_tensor(weight, key, "WEIGHT")
         b = None if bias is None else tensorio.read_tensor(bias, key, "--bias").reshape(-1)
-        from tconvcalc.run import infer_dims
-        from tconvcalc.run import run as run_layer
+        from tconvcalc.engine.run import infer_dims
+        from tconvcalc.engine.run import run as run_layer
 
         n = infer_dims(w, dims)
         if convention != "torch" or pads is not None or auto_pad is not None or output_shape is not None:
@@ -202,11 +212,11 @@ def run(
             b,
             dims=n,
             transposed=not conv,
-            stride=params.parse_per_dim(stride, n, "--stride"),
-            padding=params.parse_padding(padding, n),
-            output_padding=params.parse_per_dim(output_padding or "0", n, "--output-padding"),
-            output_size=None if output_size is None else params.parse_output_size(output_size, n),
-            dilation=params.parse_per_dim(dilation, n, "--dilation"),
+            stride=tokens.parse_per_dim(stride, n, "--stride"),
+            padding=tokens.parse_padding(padding, n),
+            output_padding=tokens.parse_per_dim(output_padding or "0", n, "--output-padding"),
+            output_size=None if output_size is None else tokens.parse_output_size(output_size, n),
+            dilation=tokens.parse_per_dim(dilation, n, "--dilation"),
             groups=groups,
             method=method,
             check=check,
@@ -214,9 +224,9 @@ def run(
         )
         if save is not None:
             tensorio.save_tensor(save, result.output)
-        from tconvcalc import render
+        from tconvcalc.render import reports
 
-        render.print_run(result, mode, explain, precision)
+        reports.print_run(result, mode, explain, precision)
         if check and not result.check_passed:
             raise LayerError(
                 f"the methods disagree by up to {max(result.checks.values()):.3g} (tolerance {result.tolerance:.3g})"

@@ -29,7 +29,8 @@ from tconvcalc.cli.app import (
     errors,
     output_mode,
 )
-from tconvcalc.errors import LayerError, TConvError, UsageError
+from tconvcalc.core.errors import LayerError, TConvError, UsageError
+from tconvcalc.core.layer import format_shape
 
 LAYERS = ("tconv", "conv", "maxpool", "avgpool", "maxunpool", "upsample")
 
@@ -86,12 +87,13 @@ def shape(
     plain: Plain = False,
 ) -> None:
     """Output shape of a ConvTranspose (default), a Conv (--conv) or another layer (--layer)."""
-    from tconvcalc import conventions, layer, params
+    from tconvcalc.cli import conventions, tokens
+    from tconvcalc.core import layer
 
     with errors():
         mode = output_mode(json_, plain)
         if batch is not None:
-            from tconvcalc import batch as batches
+            from tconvcalc.io import batch as batches
 
             failed = batches.run_batch(batch, sys.stdout)
             if failed:
@@ -102,7 +104,7 @@ def shape(
         kind = "conv" if conv else layer_type
         if kind not in LAYERS:
             raise UsageError(f"--layer {layer_type!r}: choose one of {', '.join(LAYERS)}")
-        values = params.parse_shape(size, dims)
+        values = tokens.parse_shape(size, dims)
         if convention != "torch" or pads is not None or auto_pad is not None or output_shape is not None:
             if kind != "tconv" or compare:
                 raise UsageError(
@@ -148,10 +150,10 @@ def shape(
             raise UsageError("missing --kernel-size (-k)")
         source = layer.TensorShape.from_tuple(values, dims)
         k, s, d = (
-            params.parse_per_dim(v, dims, n)
+            tokens.parse_per_dim(v, dims, n)
             for v, n in ((kernel_size, "--kernel-size"), (stride, "--stride"), (dilation, "--dilation"))
         )
-        pad = params.parse_padding(padding, dims)
+        pad = tokens.parse_padding(padding, dims)
         if conv:
             if output_padding is not None or output_size is not None:
                 raise UsageError("--output-padding and --output-size apply to the transposed convolution, not --conv")
@@ -161,24 +163,24 @@ def shape(
                 raise UsageError(
                     "give --output-padding or --output-size, not both (output_size replaces output_padding)"
                 )
-            op = params.parse_per_dim(output_padding or "0", dims, "--output-padding")
-            want = None if output_size is None else params.parse_output_size(output_size, dims)
+            op = tokens.parse_per_dim(output_padding or "0", dims, "--output-padding")
+            want = None if output_size is None else tokens.parse_output_size(output_size, dims)
             result = layer.conv_transpose_layer(source, k, s, pad, op, d, groups, out_channels, want)
         if mode == "plain":
-            typer.echo(params.format_shape(result.output_shape))
+            typer.echo(format_shape(result.output_shape))
         elif mode == "json":  # the scripting path: no render module, no rich
             import json
 
             doc = result.to_json()
             if explain:
-                from tconvcalc.render import explain_lines
+                from tconvcalc.render.reports import explain_lines
 
                 doc["explain"] = explain_lines(result)
             typer.echo(json.dumps(doc))
         else:
-            from tconvcalc import render
+            from tconvcalc.render import reports
 
-            render.print_layer(result, explain)
+            reports.print_layer(result, explain)
 
 
 def _other_layer(
@@ -200,11 +202,11 @@ def _other_layer(
     mode: str,
 ) -> None:
     """shape --layer maxpool|avgpool|maxunpool|upsample, and --compare: specs handed to batch.query."""
-    from tconvcalc import batch as batches
-    from tconvcalc import params
+    from tconvcalc.cli import tokens
+    from tconvcalc.io import batch as batches
 
     def ints(token: str | None, name: str) -> list[int] | None:
-        return None if token is None else list(params.parse_per_dim(token, dims, name))
+        return None if token is None else list(tokens.parse_per_dim(token, dims, name))
 
     k = ints(kernel_size, "--kernel-size")
     base: dict[str, Any] = {"input": list(values), "dims": dims}
@@ -238,16 +240,16 @@ def _other_layer(
             except TConvError as exc:
                 rows.append((each, None, str(exc)))
         if mode == "rich":
-            from tconvcalc import render
+            from tconvcalc.render import reports
 
-            render.print_compare(rows, dims)
+            reports.print_compare(rows, dims)
         elif mode == "json":
             import json
 
             typer.echo(json.dumps([doc or {"operation": each["type"], "error": err} for each, doc, err in rows]))
         else:
             for each, doc, _ in rows:
-                typer.echo(f"{each['type']} {params.format_shape(tuple(doc['output_shape'])) if doc else 'error'}")
+                typer.echo(f"{each['type']} {format_shape(tuple(doc['output_shape'])) if doc else 'error'}")
         return
     spec: dict[str, Any] = {**base, "type": kind}
     if kind in ("maxpool", "avgpool", "maxunpool"):
@@ -259,10 +261,10 @@ def _other_layer(
     if kind == "avgpool":
         spec["ceil_mode"] = ceil_mode
     if kind == "maxunpool" and output_size is not None:
-        spec["output_size"] = list(params.parse_output_size(output_size, dims))
+        spec["output_size"] = list(tokens.parse_output_size(output_size, dims))
     if kind == "upsample":
         if output_size is not None:
-            spec["size"] = list(params.parse_output_size(output_size, dims))
+            spec["size"] = list(tokens.parse_output_size(output_size, dims))
         if scale_factor is not None:
             spec["scale_factor"] = _floats(scale_factor, dims)
         spec["mode"] = interp_mode or "nearest"
@@ -272,11 +274,11 @@ def _other_layer(
 
         typer.echo(json.dumps(doc))
     elif mode == "plain":
-        typer.echo(params.format_shape(tuple(doc["output_shape"])))
+        typer.echo(format_shape(tuple(doc["output_shape"])))
     else:
-        from tconvcalc import render
+        from tconvcalc.render import reports
 
-        render.print_query(doc)
+        reports.print_query(doc)
 
 
 def _floats(token: str, dims: int) -> list[float]:
@@ -294,14 +296,14 @@ def _floats(token: str, dims: int) -> list[float]:
 def _print_placement(
     p: Any, values: tuple[int, ...], dims: int, groups: int, out_channels: int | None, mode: str
 ) -> None:
-    from tconvcalc import conventions, params
+    from tconvcalc.core import conventions
 
     lead = list(values[: len(values) - dims])
     if lead and out_channels is not None:
         lead[-1] = out_channels
     shape = (*lead, *p.output_size)
     if mode == "plain":
-        typer.echo(params.format_shape(shape))
+        typer.echo(format_shape(shape))
         return
     exact, same = conventions.torch_equivalent(p), conventions.torch_same_shape(p)
     doc = {
@@ -323,6 +325,6 @@ def _print_placement(
 
         typer.echo(json.dumps(doc))
         return
-    from tconvcalc import render
+    from tconvcalc.render import reports
 
-    render.print_placement(doc)
+    reports.print_placement(doc)

@@ -46,11 +46,11 @@ def translate(
     json_: Json = False,
 ) -> None:
     """The same transposed convolution in PyTorch, ONNX, Keras, TF and JAX, and where no exact equivalent exists."""
-    from tconvcalc import conventions, params
-    from tconvcalc import translate as translation
+    from tconvcalc.cli import conventions, tokens
+    from tconvcalc.core import translate as translation
 
     with errors():
-        values = params.parse_shape(size, dims)
+        values = tokens.parse_shape(size, dims)
         p = conventions.from_tokens(
             convention,
             values,
@@ -87,6 +87,6 @@ def translate(
 
             typer.echo(json.dumps(doc))
         else:
-            from tconvcalc import render
+            from tconvcalc.render import reports
 
-            render.print_translation(doc)
+            reports.print_translation(doc)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Sequence
 
-from tconvcalc.errors import LayerError, UsageError
+from tconvcalc.core.errors import LayerError, UsageError
 
 IntArg = int | Sequence[int]
 Pads = tuple[tuple[int, int], ...]
@@ -35,7 +35,7 @@ def per_dim(value: IntArg, ndim: int, name: str) -> tuple[int, ...]:
     ((3, 3), (2, 1))
     >>> per_dim((1, 2, 3), 2, "stride")
     Traceback (most recent call last):
-    tconvcalc.errors.UsageError: stride has 3 values but the layer has 2 spatial dimensions
+    tconvcalc.core.errors.UsageError: stride has 3 values but the layer has 2 spatial dimensions
     """
     kind = type(value)
     if kind is int:
@@ -112,7 +112,7 @@ def check_hyperparameters(
 
     >>> check_hyperparameters((3,), (2,), ((1, 1),), (1,), (2,))
     Traceback (most recent call last):
-    tconvcalc.errors.LayerError: output_padding=2 must be smaller than stride=2 or dilation=1 (dim 0)
+    tconvcalc.core.errors.LayerError: output_padding=2 must be smaller than stride=2 or dilation=1 (dim 0)
     """
     for dim, (k, s, (pb, pe), d) in enumerate(zip(kernel_size, stride, padding, dilation)):
         if k < 1:
@@ -189,7 +189,7 @@ def conv_transpose_output_size(
     (16, 16)
     >>> conv_transpose_output_size((2,), 1, padding=1)
     Traceback (most recent call last):
-    tconvcalc.errors.LayerError: output size 0 is not positive (dim 0): (2-1)*1 - 2*1 + 1*(1-1) + 0 + 1 = 0
+    tconvcalc.core.errors.LayerError: output size 0 is not positive (dim 0): (2-1)*1 - 2*1 + 1*(1-1) + 0 + 1 = 0
     """
     n = len(input_size)
     k, s, d = per_dim(kernel_size, n, "kernel_size"), per_dim(stride, n, "stride"), per_dim(dilation, n, "dilation")
@@ -214,7 +214,7 @@ def conv_output_size(
     (6, 6)
     >>> conv_output_size((5,), 7)
     Traceback (most recent call last):
-    tconvcalc.errors.LayerError: padded input size 5 (input 5 + padding 0+0) is smaller than the dilated kernel 7 = 1*(7-1)+1 (dim 0)
+    tconvcalc.core.errors.LayerError: padded input size 5 (input 5 + padding 0+0) is smaller than the dilated kernel 7 = 1*(7-1)+1 (dim 0)
     """
     n = len(input_size)
     k, s, d = per_dim(kernel_size, n, "kernel_size"), per_dim(stride, n, "stride"), per_dim(dilation, n, "dilation")
@@ -280,7 +280,7 @@ def output_padding_for_size(
     (1,)
     >>> output_padding_for_size((25,), (12,), (3,), (2,), ((1, 1),), (1,))
     Traceback (most recent call last):
-    tconvcalc.errors.LayerError: requested an output size of (25,), but valid sizes range from (23,) to (24,) for an input of (12,)
+    tconvcalc.core.errors.LayerError: requested an output size of (25,), but valid sizes range from (23,) to (24,) for an input of (12,)
     """
     low = [
         (i - 1) * s - pb - pe + effective_kernel(k, d)

@@ -1,13 +1,13 @@
 """Parsing of command-line tokens into integers: shapes (``1x10x16x16``) and per-dimension values (``3,5``).
 
-Pure and dependency-free; every malformed token raises :class:`~tconvcalc.errors.UsageError`.
+Pure and dependency-free; every malformed token raises :class:`~tconvcalc.core.errors.UsageError`.
 """
 
 from __future__ import annotations
 
 import re
 
-from tconvcalc.errors import UsageError
+from tconvcalc.core.errors import UsageError
 
 _SEP = re.compile(r"[x,]")
 
@@ -19,7 +19,7 @@ def parse_ints(token: str, name: str) -> tuple[int, ...]:
     ((1, 10, 16, 16), (3, 5))
     >>> parse_ints("3x", "SIZE")
     Traceback (most recent call last):
-    tconvcalc.errors.UsageError: SIZE: '3x' is not a list of integers separated by 'x' or ','
+    tconvcalc.core.errors.UsageError: SIZE: '3x' is not a list of integers separated by 'x' or ','
     """
     parts = _SEP.split(token.strip().lower())
     try:
@@ -70,8 +70,3 @@ def parse_shape(token: str, dims: int, name: str = "SIZE") -> tuple[int, ...]:
 def parse_output_size(token: str, dims: int) -> tuple[int, ...]:
     """``--output-size``: spatial sizes; a full ``(C, ...)``/``(N, C, ...)`` shape is cut to its spatial part."""
     return parse_shape(token, dims, "--output-size")[-dims:]
-
-
-def format_shape(shape: tuple[int, ...]) -> str:
-    """``(1, 10, 16, 16)`` -> ``1x10x16x16``."""
-    return "x".join(str(v) for v in shape)

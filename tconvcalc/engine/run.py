@@ -8,9 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from tconvcalc import engine, shapes
-from tconvcalc.errors import LayerError, UsageError
-from tconvcalc.layer import LayerShape, TensorShape, conv_transpose_layer
+from tconvcalc.core import sizes
+from tconvcalc.core.budget import DEFAULT_MEMORY_LIMIT
+from tconvcalc.core.errors import LayerError, UsageError
+from tconvcalc.core.layer import LayerShape, TensorShape, conv_transpose_layer
+from tconvcalc.engine import functional, problem
 
 
 @dataclass(frozen=True)
@@ -72,15 +74,15 @@ def run(
     *,
     dims: int | None = None,
     transposed: bool = True,
-    stride: shapes.IntArg = 1,
-    padding: shapes.PaddingArg = 0,
-    output_padding: shapes.IntArg = 0,
+    stride: sizes.IntArg = 1,
+    padding: sizes.PaddingArg = 0,
+    output_padding: sizes.IntArg = 0,
     output_size: Sequence[int] | None = None,
-    dilation: shapes.IntArg = 1,
+    dilation: sizes.IntArg = 1,
     groups: int = 1,
     method: str = "fast",
     check: bool = False,
-    memory_limit: int | None = engine.DEFAULT_MEMORY_LIMIT,
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
 ) -> RunResult:
     """Run a ConvTranspose (or, with ``transposed=False``, a Conv) on tensors in the CLI's layouts."""
     n = infer_dims(weight, dims)
@@ -93,23 +95,23 @@ def run(
                 source, w.shape[2:], stride, padding, output_padding, dilation, groups, w.shape[1] * groups, output_size
             )
             output_padding = derived.output_padding
-        out = engine.conv_transpose(
+        out = functional.conv_transpose(
             x, w, bias, stride, padding, output_padding, groups, dilation, method=method, memory_limit=memory_limit
         )
-        problem = engine.prepare("conv_transpose", x, w, bias, stride, padding, output_padding, dilation, groups)
+        prepared = problem.prepare("conv_transpose", x, w, bias, stride, padding, output_padding, dilation, groups)
     else:
         if method != "fast":
             raise UsageError(f"--method {method} explains the transposed convolution; the forward one has one method")
-        out = engine.conv(x, w, bias, stride, padding, dilation, groups, memory_limit=memory_limit)
-        problem = engine.prepare("conv", x, w, bias, stride, padding, 0, dilation, groups)
+        out = functional.conv(x, w, bias, stride, padding, dilation, groups, memory_limit=memory_limit)
+        prepared = problem.prepare("conv", x, w, bias, stride, padding, 0, dilation, groups)
     checks: dict[str, float] = {}
     tolerance = _tolerance(out.dtype, float(np.abs(out).max(initial=0.0)))
     if check:
         if not transposed:
             raise UsageError("--check compares the four computations of the transposed convolution; drop --conv")
-        for other in engine.METHODS:
+        for other in functional.METHODS:
             if other != method:
-                alt = engine.conv_transpose(
+                alt = functional.conv_transpose(
                     x,
                     w,
                     bias,
@@ -124,4 +126,4 @@ def run(
                 checks[other] = float(np.abs(alt.astype(np.float64) - out).max(initial=0.0))
     if bare and out.shape[0] == 1:
         out = out[0]
-    return RunResult(out, problem.layer, method, input, weight, checks, tolerance)
+    return RunResult(out, prepared.layer, method, input, weight, checks, tolerance)

@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tconvcalc import pool, shapes
-from tconvcalc.errors import LayerError, TConvError, UsageError
-from tconvcalc.layer import TensorShape, conv_layer, conv_transpose_layer
+from tconvcalc.core import pool, sizes
+from tconvcalc.core.errors import LayerError, TConvError, UsageError
+from tconvcalc.core.layer import TensorShape, conv_layer, conv_transpose_layer
 
 KEYS: dict[str, frozenset[str]] = {
     "conv": frozenset(
@@ -152,7 +152,7 @@ def apply(spec: Mapping[str, Any], source: TensorShape) -> Applied:
     elif kind == "maxunpool":
         want = _get(spec, "output_size")
         if want is not None:
-            want = tuple(shapes.per_dim(want, len(want), "output_size"))[-len(source.spatial) :]
+            want = tuple(sizes.per_dim(want, len(want), "output_size"))[-len(source.spatial) :]
         out = pool.unpool_size(
             source.spatial, _required(spec, "kernel_size"), _get(spec, "stride"), _get(spec, "padding", 0), want
         )
@@ -202,10 +202,10 @@ def fix_for(spec: Mapping[str, Any], source: TensorShape, want: Sequence[int]) -
     kind = spec.get("type")
     n = len(source.spatial)
     try:
-        k = shapes.per_dim(spec.get("kernel_size", 1), n, "kernel_size")
-        s = shapes.per_dim(spec.get("stride", 1), n, "stride")
-        d = shapes.per_dim(spec.get("dilation", 1), n, "dilation")
-        p = shapes.per_dim(spec.get("padding", 0), n, "padding")
+        k = sizes.per_dim(spec.get("kernel_size", 1), n, "kernel_size")
+        s = sizes.per_dim(spec.get("stride", 1), n, "stride")
+        d = sizes.per_dim(spec.get("dilation", 1), n, "dilation")
+        p = sizes.per_dim(spec.get("padding", 0), n, "padding")
     except TConvError:
         return None
     if kind == "tconv":
@@ -229,7 +229,7 @@ def fix_for(spec: Mapping[str, Any], source: TensorShape, want: Sequence[int]) -
     if kind == "conv":
         pads = []
         for i, kk, ss, dd, w in zip(source.spatial, k, s, d, want):
-            k_eff = shapes.effective_kernel(kk, dd)
+            k_eff = sizes.effective_kernel(kk, dd)
             low = (w - 1) * ss + k_eff - i
             candidates = [q for q in range(max(0, -(-low // 2)), (low + ss - 1) // 2 + 1)]
             if not candidates:

@@ -1,5 +1,5 @@
 """Reading and writing tensors safely: inline literals (never ``eval``), .npy (never unpickled), .npz, .csv/.txt,
-.json, and ``-`` for stdin. Every failure is a :class:`~tconvcalc.errors.UsageError` naming the source.
+.json, and ``-`` for stdin. Every failure is a :class:`~tconvcalc.core.errors.UsageError` naming the source.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from tconvcalc.errors import UsageError
+from tconvcalc.core.errors import UsageError
 
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -44,7 +44,7 @@ def parse_literal(text: str, source: str = "literal") -> np.ndarray:
     [[0, 1], [2, 3]]
     >>> parse_literal("[[1, 2], [3]]")
     Traceback (most recent call last):
-    tconvcalc.errors.UsageError: literal: ragged nested list (rows of different lengths)
+    tconvcalc.core.errors.UsageError: literal: ragged nested list (rows of different lengths)
     """
     try:
         obj = json.loads(text)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tconvcalc.matrix import SparseMatrix
+if TYPE_CHECKING:  # a type only: render never imports the engine
+    from tconvcalc.engine.matrix import SparseMatrix
 
 TABLE_LIMIT = (48, 36)  # rows, columns beyond which a table is unreadable
 
@@ -53,7 +54,7 @@ def print_matrix(
     from rich.table import Table
     from rich.text import Text
 
-    from tconvcalc.tensorview import fmt, is_integral
+    from tconvcalc.render.tensorview import fmt, is_integral
 
     dense = matrix.todense()
     integral = is_integral(dense) if labels is None else True
@@ -73,7 +74,7 @@ def print_matrix(
                     Text(labels[int(value) - 1] if labels is not None else fmt(float(value), integral, precision))
                 )
         table.add_row(*cells)
-    from tconvcalc.render import print_whole
+    from tconvcalc.render.console import print_whole
 
     print_whole(table)  # a matrix is never truncated
 
@@ -82,8 +83,8 @@ def print_overlap(counts: np.ndarray, uniform: bool, kernel: Any, stride: Any, d
     """The overlap grid of the transposed convolution and whether its interior is uniform."""
     from rich.text import Text
 
-    from tconvcalc.render import console
-    from tconvcalc.tensorview import _grid_table
+    from tconvcalc.render.console import console
+    from tconvcalc.render.tensorview import _grid_table
 
     con = console()
     if max(counts.shape) <= 32:
@@ -114,8 +115,8 @@ def dense_size_ok(matrix: SparseMatrix, limit: int) -> bool:
 
 
 def _dense(result: Any, labels: list[str] | None) -> np.ndarray:
-    from tconvcalc.engine import DEFAULT_MEMORY_LIMIT, human_bytes
-    from tconvcalc.errors import ResourceError
+    from tconvcalc.core.budget import DEFAULT_MEMORY_LIMIT, human_bytes
+    from tconvcalc.core.errors import ResourceError
 
     m: SparseMatrix = result.matrix
     if not dense_size_ok(m, DEFAULT_MEMORY_LIMIT):
@@ -134,8 +135,8 @@ def emit(result: Any, fmt: str, labels: list[str] | None, precision: int) -> Non
     """--format dense|coo|csv|npy on stdout."""
     import sys
 
-    from tconvcalc.errors import UsageError
-    from tconvcalc.tensorview import fmt as number
+    from tconvcalc.core.errors import UsageError
+    from tconvcalc.render.tensorview import fmt as number
 
     m = result.matrix
     if fmt == "coo":
@@ -163,7 +164,7 @@ def save(path: str, result: Any, labels: list[str] | None) -> None:
     import json
     from pathlib import Path
 
-    from tconvcalc.errors import UsageError
+    from tconvcalc.core.errors import UsageError
 
     m, suffix = result.matrix, Path(path).suffix.lower()
     try:

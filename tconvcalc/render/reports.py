@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tconvcalc import shapes
-from tconvcalc.layer import LayerShape
-from tconvcalc.params import format_shape
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-
-def console(stderr: bool = False) -> Console:
-    """A rich console that never interprets user data as markup and respects NO_COLOR."""
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
-
-
-def print_whole(renderable: Any) -> None:
-    """Print a table at its natural width, wider than the terminal if need be: never crop data."""
-    out = console()
-    needed = out.measure(renderable, options=out.options.update_width(100_000)).maximum
-    out.width = max(out.width, needed)
-    out.print(renderable)
-
-
-def emit_json(doc: Any) -> None:
-    """Exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(doc) + "\n")
+from tconvcalc.core import sizes
+from tconvcalc.core.layer import LayerShape, format_shape
+from tconvcalc.render.console import console, dim_names, emit_json, print_whole
 
 
 def _pad_text(pad: tuple[int, int]) -> str:
@@ -48,13 +24,8 @@ def dim_formula(layer: LayerShape, dim: int) -> str:
     i, k, s = layer.input_spatial[dim], layer.kernel_size[dim], layer.stride[dim]
     pad, d = layer.padding[dim], layer.dilation[dim]
     if layer.operation == "conv_transpose":
-        return shapes.convt_formula(i, k, s, pad, layer.output_padding[dim], d)
-    return shapes.conv_formula(i, k, s, pad, d)
-
-
-def dim_names(dims: int) -> tuple[str, ...]:
-    """PyTorch's names of the spatial dimensions: L; H, W; D, H, W."""
-    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[dims]
+        return sizes.convt_formula(i, k, s, pad, layer.output_padding[dim], d)
+    return sizes.conv_formula(i, k, s, pad, d)
 
 
 def explain_lines(layer: LayerShape) -> list[str]:
@@ -64,7 +35,7 @@ def explain_lines(layer: LayerShape) -> list[str]:
         i, k, s = layer.input_spatial[dim], layer.kernel_size[dim], layer.stride[dim]
         (pb, pe), d = layer.padding[dim], layer.dilation[dim]
         op, o, full = layer.output_padding[dim], layer.output_spatial[dim], layer.full_size[dim]
-        k_eff = shapes.effective_kernel(k, d)
+        k_eff = sizes.effective_kernel(k, d)
         params = f"i={i} k={k} s={s} p={_pad_text((pb, pe))} d={d}"
         if layer.operation == "conv_transpose":
             lines += [
@@ -138,7 +109,7 @@ def print_layer(layer: LayerShape, explain: bool) -> None:
 
 def print_run(result: Any, mode: str, explain: bool, precision: int) -> None:
     """``tconvcalc run`` output: compact literal (plain), one JSON document, or grids for people."""
-    from tconvcalc import tensorview
+    from tconvcalc.render import tensorview
 
     out = result.output
     if mode == "plain":
@@ -274,7 +245,7 @@ def print_matrix_result(
     """``matrix`` for people: what W is, then the table (or a summary when it is too large)."""
     from rich.text import Text
 
-    from tconvcalc import matrixview
+    from tconvcalc.render import matrixview
 
     con = console()
     m = result.matrix
@@ -364,7 +335,7 @@ def print_compare(rows: list[tuple[dict[str, Any], Any, str | None]], dims: int)
     from rich.table import Table
     from rich.text import Text
 
-    from tconvcalc import network
+    from tconvcalc.core import network
 
     notes = {
         "tconv": "learned weights; uneven overlap when k is not a multiple of s (checkerboard)",

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tconvcalc import shapes
-from tconvcalc.errors import LayerError, UsageError
+from tconvcalc.core import sizes
+from tconvcalc.core.errors import LayerError, UsageError
 
 
 @dataclass(frozen=True)
@@ -35,15 +35,15 @@ def invert_dim(i: int, k: int, s: int, p: int, d: int) -> DimInverse:
     >>> invert_dim(24, 3, 2, 1, 1).preimage
     (23, 24)
     """
-    (o,) = shapes.conv_output_size((i,), k, s, p, d)
-    lo = (o - 1) * s - 2 * p + shapes.effective_kernel(k, d)
-    sizes = range(max(lo, 1), lo + s)
+    (o,) = sizes.conv_output_size((i,), k, s, p, d)
+    lo = (o - 1) * s - 2 * p + sizes.effective_kernel(k, d)
+    preimage = range(max(lo, 1), lo + s)
     return DimInverse(
-        i, o, (i + 2 * p - d * (k - 1) - 1) % s, (sizes[0], sizes[-1]), tuple((size, size - lo) for size in sizes)
+        i, o, (i + 2 * p - d * (k - 1) - 1) % s, (preimage[0], preimage[-1]), tuple((size, size - lo) for size in preimage)
     )
 
 
-def symmetric_padding(pads: shapes.Pads, what: str) -> tuple[int, ...]:
+def symmetric_padding(pads: sizes.Pads, what: str) -> tuple[int, ...]:
     """PyTorch's ConvTranspose pads symmetrically; refuse (with a way out) a conv padded asymmetrically."""
     for dim, (pb, pe) in enumerate(pads):
         if pb != pe:
@@ -129,7 +129,7 @@ def solve_conv(i: int, o: int, max_kernel: int, max_stride: int, max_dilation: i
     for k in range(1, max_kernel + 1):
         for s in range(1, max_stride + 1):
             for d in range(1, max_dilation + 1):
-                k_eff = shapes.effective_kernel(k, d)
+                k_eff = sizes.effective_kernel(k, d)
                 # i + 2p - k_eff must lie in [(o-1)s, (o-1)s + s - 1]
                 low, high = (o - 1) * s + k_eff - i, (o - 1) * s + s - 1 + k_eff - i
                 for p in range(max(0, -(-low // 2)), high // 2 + 1):
@@ -197,23 +197,23 @@ class ConvInverse:
 
 def invert_conv(
     shape: Any,
-    kernel_size: shapes.IntArg,
-    stride: shapes.IntArg = 1,
-    padding: shapes.PaddingArg = 0,
-    dilation: shapes.IntArg = 1,
+    kernel_size: sizes.IntArg,
+    stride: sizes.IntArg = 1,
+    padding: sizes.PaddingArg = 0,
+    dilation: sizes.IntArg = 1,
     groups: int = 1,
     out_channels: int | None = None,
 ) -> ConvInverse:
     """The Conv on ``shape`` (a :class:`~tconvcalc.layer.TensorShape`), and the ConvTranspose that undoes it.
 
-    >>> from tconvcalc.layer import TensorShape
+    >>> from tconvcalc.core.layer import TensorShape
     >>> inv = invert_conv(TensorShape((16, 16), 10, 1), 5, 3, 2, out_channels=20)
     >>> inv.conv_output_shape, inv.output_padding
     ((1, 20, 6, 6), (0, 0))
     >>> inv.conv_transpose_layer
     'nn.ConvTranspose2d(20, 10, kernel_size=5, stride=3, padding=2, output_padding=0)'
     """
-    from tconvcalc.layer import conv_layer
+    from tconvcalc.core.layer import conv_layer
 
     conv = conv_layer(shape, kernel_size, stride, padding, dilation, groups, out_channels)
     pads = symmetric_padding(conv.padding, f"padding={padding!r}")

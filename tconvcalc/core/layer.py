@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tconvcalc import shapes
-from tconvcalc.errors import LayerError, UsageError
+from tconvcalc.core import sizes
+from tconvcalc.core.errors import LayerError, UsageError
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def _finish(
     groups: int,
     k: tuple[int, ...],
     s: tuple[int, ...],
-    pads: shapes.Pads,
+    pads: sizes.Pads,
     op: tuple[int, ...],
     d: tuple[int, ...],
 ) -> LayerShape:
@@ -160,11 +160,11 @@ def _finish(
 
 def conv_transpose_layer(
     shape: TensorShape,
-    kernel_size: shapes.IntArg,
-    stride: shapes.IntArg = 1,
-    padding: shapes.PaddingArg = 0,
-    output_padding: shapes.IntArg = 0,
-    dilation: shapes.IntArg = 1,
+    kernel_size: sizes.IntArg,
+    stride: sizes.IntArg = 1,
+    padding: sizes.PaddingArg = 0,
+    output_padding: sizes.IntArg = 0,
+    dilation: sizes.IntArg = 1,
     groups: int = 1,
     out_channels: int | None = None,
     output_size: Sequence[int] | None = None,
@@ -182,31 +182,31 @@ def conv_transpose_layer(
             f"padding={padding!r}: PyTorch's ConvTranspose has no string padding; use --output-size for an exact size"
         )
     k, s, d = (
-        shapes.per_dim(kernel_size, n, "kernel_size"),
-        shapes.per_dim(stride, n, "stride"),
-        shapes.per_dim(dilation, n, "dilation"),
+        sizes.per_dim(kernel_size, n, "kernel_size"),
+        sizes.per_dim(stride, n, "stride"),
+        sizes.per_dim(dilation, n, "dilation"),
     )
-    pads, op = shapes.pads_per_side(padding, n), shapes.per_dim(output_padding, n, "output_padding")
+    pads, op = sizes.pads_per_side(padding, n), sizes.per_dim(output_padding, n, "output_padding")
     cin, cout = _check_channels(shape, out_channels, groups)
     if output_size is not None:
         if len(output_size) != n:
             raise UsageError(f"output_size has {len(output_size)} values but the layer has {n} spatial dimensions")
-        shapes.check_hyperparameters(k, s, pads, d)
-        shapes.check_input_size(shape.spatial)
-        op = shapes.output_padding_for_size(output_size, shape.spatial, k, s, pads, d)
-    shapes.check_hyperparameters(k, s, pads, d, op)
-    shapes.check_input_size(shape.spatial)
-    out = shapes.conv_transpose_sizes(shape.spatial, k, s, pads, op, d)  # validated above
-    full = tuple((i - 1) * si + shapes.effective_kernel(ki, di) for i, ki, si, di in zip(shape.spatial, k, s, d))
+        sizes.check_hyperparameters(k, s, pads, d)
+        sizes.check_input_size(shape.spatial)
+        op = sizes.output_padding_for_size(output_size, shape.spatial, k, s, pads, d)
+    sizes.check_hyperparameters(k, s, pads, d, op)
+    sizes.check_input_size(shape.spatial)
+    out = sizes.conv_transpose_sizes(shape.spatial, k, s, pads, op, d)  # validated above
+    full = tuple((i - 1) * si + sizes.effective_kernel(ki, di) for i, ki, si, di in zip(shape.spatial, k, s, d))
     return _finish("conv_transpose", shape, out, full, cin, cout, groups, k, s, pads, op, d)
 
 
 def conv_layer(
     shape: TensorShape,
-    kernel_size: shapes.IntArg,
-    stride: shapes.IntArg = 1,
-    padding: shapes.PaddingArg = 0,
-    dilation: shapes.IntArg = 1,
+    kernel_size: sizes.IntArg,
+    stride: sizes.IntArg = 1,
+    padding: sizes.PaddingArg = 0,
+    dilation: sizes.IntArg = 1,
     groups: int = 1,
     out_channels: int | None = None,
 ) -> LayerShape:
@@ -217,14 +217,19 @@ def conv_layer(
     """
     n = len(shape.spatial)
     k, s, d = (
-        shapes.per_dim(kernel_size, n, "kernel_size"),
-        shapes.per_dim(stride, n, "stride"),
-        shapes.per_dim(dilation, n, "dilation"),
+        sizes.per_dim(kernel_size, n, "kernel_size"),
+        sizes.per_dim(stride, n, "stride"),
+        sizes.per_dim(dilation, n, "dilation"),
     )
     cin, cout = _check_channels(shape, out_channels, groups)
-    pads = shapes.resolve_conv_padding(padding, k, s, d)
-    shapes.check_hyperparameters(k, s, pads, d)
-    shapes.check_input_size(shape.spatial)
-    out = shapes.conv_sizes(shape.spatial, k, s, pads, d)  # validated above
+    pads = sizes.resolve_conv_padding(padding, k, s, d)
+    sizes.check_hyperparameters(k, s, pads, d)
+    sizes.check_input_size(shape.spatial)
+    out = sizes.conv_sizes(shape.spatial, k, s, pads, d)  # validated above
     full = tuple(i + pb + pe for i, (pb, pe) in zip(shape.spatial, pads))
     return _finish("conv", shape, out, full, cin, cout, groups, k, s, pads, (0,) * n, d)
+
+
+def format_shape(shape: tuple[int, ...]) -> str:
+    """``(1, 10, 16, 16)`` -> ``1x10x16x16``."""
+    return "x".join(str(v) for v in shape)

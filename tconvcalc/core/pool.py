@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from tconvcalc import shapes
-from tconvcalc.errors import LayerError, UsageError
+from tconvcalc.core import sizes
+from tconvcalc.core.errors import LayerError, UsageError
 
 MODES = {"nearest": None, "nearest-exact": None, "area": None, "linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
@@ -22,10 +22,10 @@ INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
 
 def pool_size(
     input_size: Sequence[int],
-    kernel_size: shapes.IntArg,
-    stride: shapes.IntArg | None = None,
-    padding: shapes.IntArg = 0,
-    dilation: shapes.IntArg = 1,
+    kernel_size: sizes.IntArg,
+    stride: sizes.IntArg | None = None,
+    padding: sizes.IntArg = 0,
+    dilation: sizes.IntArg = 1,
     ceil_mode: bool = False,
     kind: str = "max",
 ) -> tuple[int, ...]:
@@ -36,14 +36,14 @@ def pool_size(
     ((3, 3), (3, 3), (3,))
     >>> pool_size((7,), 2, padding=2)
     Traceback (most recent call last):
-    tconvcalc.errors.LayerError: padding=2 must be at most half of kernel_size=2 (dim 0)
+    tconvcalc.core.errors.LayerError: padding=2 must be at most half of kernel_size=2 (dim 0)
     """
     n = len(input_size)
-    k = shapes.per_dim(kernel_size, n, "kernel_size")
-    s = k if stride is None else shapes.per_dim(stride, n, "stride")
-    p, d = shapes.per_dim(padding, n, "padding"), shapes.per_dim(dilation, n, "dilation")
-    shapes.check_hyperparameters(k, s, tuple((q, q) for q in p), d)
-    shapes.check_input_size(input_size)
+    k = sizes.per_dim(kernel_size, n, "kernel_size")
+    s = k if stride is None else sizes.per_dim(stride, n, "stride")
+    p, d = sizes.per_dim(padding, n, "padding"), sizes.per_dim(dilation, n, "dilation")
+    sizes.check_hyperparameters(k, s, tuple((q, q) for q in p), d)
+    sizes.check_input_size(input_size)
     out = []
     for dim, (i, kk, ss, pp, dd) in enumerate(zip(input_size, k, s, p, d)):
         if 2 * pp > kk:
@@ -67,9 +67,9 @@ def pool_size(
 
 def unpool_size(
     input_size: Sequence[int],
-    kernel_size: shapes.IntArg,
-    stride: shapes.IntArg | None = None,
-    padding: shapes.IntArg = 0,
+    kernel_size: sizes.IntArg,
+    stride: sizes.IntArg | None = None,
+    padding: sizes.IntArg = 0,
     output_size: Sequence[int] | None = None,
 ) -> tuple[int, ...]:
     """Spatial output of ``MaxUnpool{n}d``: ``(i-1)*s - 2p + k``, or a valid ``output_size``.
@@ -78,13 +78,13 @@ def unpool_size(
     ((6, 6), (7, 7))
     >>> unpool_size((3,), 2, output_size=(8,))
     Traceback (most recent call last):
-    tconvcalc.errors.LayerError: invalid output_size (8,): dim 0 must be between 4 and 8, exclusive
+    tconvcalc.core.errors.LayerError: invalid output_size (8,): dim 0 must be between 4 and 8, exclusive
     """
     n = len(input_size)
-    k = shapes.per_dim(kernel_size, n, "kernel_size")
-    s = k if stride is None else shapes.per_dim(stride, n, "stride")
-    p = shapes.per_dim(padding, n, "padding")
-    shapes.check_hyperparameters(k, s, tuple((q, q) for q in p), (1,) * n)
+    k = sizes.per_dim(kernel_size, n, "kernel_size")
+    s = k if stride is None else sizes.per_dim(stride, n, "stride")
+    p = sizes.per_dim(padding, n, "padding")
+    sizes.check_hyperparameters(k, s, tuple((q, q) for q in p), (1,) * n)
     default = tuple((i - 1) * ss - 2 * pp + kk for i, kk, ss, pp in zip(input_size, k, s, p))
     if output_size is None:
         for dim, o in enumerate(default):
@@ -108,7 +108,7 @@ def unpool_size(
 def upsample_size(
     input_size: Sequence[int],
     scale_factor: float | Sequence[float] | None = None,
-    size: shapes.IntArg | None = None,
+    size: sizes.IntArg | None = None,
     mode: str = "nearest",
     align_corners: bool | None = None,
 ) -> tuple[int, ...]:
@@ -128,7 +128,7 @@ def upsample_size(
     if (scale_factor is None) == (size is None):
         raise UsageError("give exactly one of size or scale_factor")
     if size is not None:
-        out = shapes.per_dim(size, n, "size")
+        out = sizes.per_dim(size, n, "size")
     else:
         scales = _scales(scale_factor, n)
         out = tuple(math.floor(float(i) * f) for i, f in zip(input_size, scales))

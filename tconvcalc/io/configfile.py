@@ -1,6 +1,6 @@
 """Reading architecture configs: TOML, JSON, and YAML when PyYAML is installed (the ``yaml`` extra).
 
-Every problem is a :class:`~tconvcalc.errors.UsageError` (exit 2) naming the file and, where the parser or a
+Every problem is a :class:`~tconvcalc.core.errors.UsageError` (exit 2) naming the file and, where the parser or a
 search of the text gives it, the line.
 """
 
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tconvcalc.errors import UsageError
+from tconvcalc.core.errors import UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib

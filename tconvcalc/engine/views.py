@@ -9,14 +9,14 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from tconvcalc.errors import UsageError
-
-if TYPE_CHECKING:
-    from tconvcalc.engine import Problem
+from tconvcalc.core.budget import check_memory
+from tconvcalc.core.errors import UsageError
+from tconvcalc.engine.matrix import matrix_from_weight
+from tconvcalc.engine.problem import Problem, conv_forward, prepare
 
 
 def scatter(p: Problem) -> np.ndarray:
@@ -61,8 +61,6 @@ def scatter_memory(p: Problem) -> int:
 
 def matrix(p: Problem) -> np.ndarray:
     """``W^T y``: W of the convolution from the ConvT output size back to its input size, same weight."""
-    from tconvcalc.matrix import matrix_from_weight
-
     lay = p.layer
     w_matrix = matrix_from_weight(
         p.w, lay.output_spatial, lay.input_spatial, lay.stride, lay.padding, lay.dilation, lay.groups
@@ -79,8 +77,6 @@ def matrix_memory(p: Problem) -> int:
 
 def zero_insert(p: Problem) -> np.ndarray:
     """Stride-1 correlation of the zero-inserted, padded input with the flipped kernel."""
-    from tconvcalc.engine import conv_forward, prepare
-
     lay, y, w = p.layer, p.x, p.w
     n, cin, dims, groups = y.shape[0], y.shape[1], lay.dims, lay.groups
     stretched = tuple((i - 1) * s + 1 for i, s in zip(lay.input_spatial, lay.stride))
@@ -123,8 +119,6 @@ def zero_insert_memory(p: Problem) -> int:
 
 def conv_transpose_view(p: Problem, method: str, memory_limit: int | None) -> np.ndarray:
     """Compute ``p`` with one of the views (not the fast path), within the memory budget."""
-    from tconvcalc.engine import check_memory
-
     table = {
         "scatter": (scatter, scatter_memory),
         "matrix": (matrix, matrix_memory),

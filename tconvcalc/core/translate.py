@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tconvcalc.conventions import (
+from tconvcalc.core.conventions import (
     SPATIAL_LETTERS,
     Placement,
     TConvErrorTypes,

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from tconvcalc import shapes
-from tconvcalc.errors import LayerError
+from tconvcalc.core import sizes
+from tconvcalc.core.errors import LayerError
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def matrix_from_weight(
     input_spatial: Sequence[int],
     output_spatial: Sequence[int],
     stride: Sequence[int],
-    pads: shapes.Pads,
+    pads: sizes.Pads,
     dilation: Sequence[int],
     groups: int,
 ) -> SparseMatrix:
@@ -97,9 +97,9 @@ def matrix_from_weight(
 def conv_matrix(
     weight: Any,
     input_size: Sequence[int],
-    stride: shapes.IntArg = 1,
-    padding: shapes.PaddingArg = 0,
-    dilation: shapes.IntArg = 1,
+    stride: sizes.IntArg = 1,
+    padding: sizes.PaddingArg = 0,
+    dilation: sizes.IntArg = 1,
     groups: int = 1,
 ) -> SparseMatrix:
     """The matrix W with ``conv(x, weight, ...) == W @ x.ravel()`` for ``x`` of ``input_size``.
@@ -123,9 +123,9 @@ def conv_matrix(
         raise LayerError(
             f"input has {size[0]} channels, but the weight {w.shape} with groups={groups} expects {w.shape[1] * groups}"
         )
-    k, s, d = w.shape[2:], shapes.per_dim(stride, dims, "stride"), shapes.per_dim(dilation, dims, "dilation")
-    pads = shapes.resolve_conv_padding(padding, k, s, d)
-    out = shapes.conv_output_size(spatial, k, s, pads, d)
+    k, s, d = w.shape[2:], sizes.per_dim(stride, dims, "stride"), sizes.per_dim(dilation, dims, "dilation")
+    pads = sizes.resolve_conv_padding(padding, k, s, d)
+    out = sizes.conv_output_size(spatial, k, s, pads, d)
     return matrix_from_weight(w, spatial, out, s, pads, d, groups)
 
 
@@ -151,13 +151,13 @@ def overlap_counts(
     kernel_size: Sequence[int],
     input_size: Sequence[int],
     stride: Sequence[int],
-    pads: shapes.Pads,
+    pads: sizes.Pads,
     dilation: Sequence[int],
 ) -> np.ndarray:
     """For the transposed convolution back to ``input_size``: how many (input element, tap) pairs land on each
     output position. These are the column counts of the single-channel ``W``."""
     dims = len(kernel_size)
-    out = shapes.conv_output_size(input_size, kernel_size, stride, pads, dilation)
+    out = sizes.conv_output_size(input_size, kernel_size, stride, pads, dilation)
     ones = np.ones((1, 1, *kernel_size))
     pattern = matrix_from_weight(ones, input_size, out, stride, pads, dilation, 1)
     return np.bincount(pattern.col, minlength=math.prod(input_size)).reshape(tuple(input_size)[:dims])
@@ -174,7 +174,7 @@ class MatrixResult:
     output_padding: tuple[int, ...]  # what the transposed convolution needs to map back to input_shape
     weight: np.ndarray
     stride: tuple[int, ...]
-    padding: shapes.Pads
+    padding: sizes.Pads
     dilation: tuple[int, ...]
     groups: int
 
@@ -186,21 +186,21 @@ class MatrixResult:
 def build(
     weight: np.ndarray,
     input_size: Sequence[int],
-    stride: shapes.IntArg = 1,
-    padding: shapes.PaddingArg = 0,
-    dilation: shapes.IntArg = 1,
+    stride: sizes.IntArg = 1,
+    padding: sizes.PaddingArg = 0,
+    dilation: sizes.IntArg = 1,
     groups: int = 1,
     transpose: bool = False,
 ) -> MatrixResult:
     """W of ``conv(x, weight)`` for ``x`` of ``input_size`` (spatial or ``(C_in, *spatial)``), or its transpose."""
-    from tconvcalc.invert import symmetric_padding
+    from tconvcalc.core.invert import symmetric_padding
 
     dims = weight.ndim - 2
     matrix = conv_matrix(weight, input_size, stride, padding, dilation, groups)
     spatial = tuple(input_size)[-dims:]
-    k, s, d = weight.shape[2:], shapes.per_dim(stride, dims, "stride"), shapes.per_dim(dilation, dims, "dilation")
-    pads = shapes.resolve_conv_padding(padding, k, s, d)
-    out = shapes.conv_output_size(spatial, k, s, pads, d)
+    k, s, d = weight.shape[2:], sizes.per_dim(stride, dims, "stride"), sizes.per_dim(dilation, dims, "dilation")
+    pads = sizes.resolve_conv_padding(padding, k, s, d)
+    out = sizes.conv_output_size(spatial, k, s, pads, d)
     op: tuple[int, ...] = ()
     if transpose:
         symmetric_padding(pads, f"padding={padding!r}")
@@ -209,23 +209,3 @@ def build(
     return MatrixResult(
         matrix, transpose, (weight.shape[1] * groups, *spatial), (weight.shape[0], *out), op, weight, s, pads, d, groups
     )
-
-
-def verify(result: MatrixResult, seed: int = 0) -> float:
-    """Multiply by a random tensor and compare with ``conv`` (or ``conv_transpose``); the largest difference."""
-    from tconvcalc.engine import conv, conv_transpose
-
-    rng = np.random.default_rng(seed)
-    w = result.weight.astype(np.float64)
-    pads = tuple(pb for pb, _ in result.padding)
-    if result.transposed:
-        y = rng.standard_normal(result.output_shape)
-        expected = conv_transpose(
-            y, w, None, result.stride, pads, result.output_padding, result.groups, result.dilation
-        )
-        got = result.matrix.matvec(y.ravel())
-    else:
-        x = rng.standard_normal(result.input_shape)
-        expected = conv(x, w, None, result.stride, result.padding, result.dilation, result.groups)
-        got = result.matrix.matvec(x.ravel())
-    return float(np.abs(got - expected.ravel()).max(initial=0.0))

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from tconvcalc.engine import Problem
-    from tconvcalc.layer import LayerShape
+    from tconvcalc.core.layer import LayerShape
+    from tconvcalc.engine.problem import Problem
 
 CHUNK_BYTES = 4 << 20  # the GEMM result of one batch chunk stays within this (an L2-sized working set)
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from tconvcalc import shapes
-from tconvcalc.errors import LayerError, UsageError
+from tconvcalc.core import sizes
+from tconvcalc.core.errors import LayerError, UsageError
 
 CONVENTIONS = ("torch", "onnx", "keras", "tf", "jax")
 Crops = tuple[tuple[int, int], ...]
@@ -34,7 +33,7 @@ class Placement:
     @property
     def full_size(self) -> tuple[int, ...]:
         return tuple(
-            (i - 1) * s + shapes.effective_kernel(k, d)
+            (i - 1) * s + sizes.effective_kernel(k, d)
             for i, k, s, d in zip(self.input_size, self.kernel_size, self.stride, self.dilation)
         )
 
@@ -44,16 +43,16 @@ class Placement:
 
 
 def _common(
-    input_size: Sequence[int], kernel_size: shapes.IntArg, stride: shapes.IntArg, dilation: shapes.IntArg
+    input_size: Sequence[int], kernel_size: sizes.IntArg, stride: sizes.IntArg, dilation: sizes.IntArg
 ) -> tuple[tuple[int, ...], ...]:
     n = len(input_size)
     k, s, d = (
-        shapes.per_dim(kernel_size, n, "kernel_size"),
-        shapes.per_dim(stride, n, "stride"),
-        shapes.per_dim(dilation, n, "dilation"),
+        sizes.per_dim(kernel_size, n, "kernel_size"),
+        sizes.per_dim(stride, n, "stride"),
+        sizes.per_dim(dilation, n, "dilation"),
     )
-    shapes.check_hyperparameters(k, s, ((0, 0),) * n, d)
-    shapes.check_input_size(input_size)
+    sizes.check_hyperparameters(k, s, ((0, 0),) * n, d)
+    sizes.check_input_size(input_size)
     return tuple(input_size), k, s, d
 
 
@@ -68,29 +67,29 @@ def _checked(p: Placement) -> Placement:
 
 def torch_placement(
     input_size: Sequence[int],
-    kernel_size: shapes.IntArg,
-    stride: shapes.IntArg = 1,
-    padding: shapes.IntArg = 0,
-    output_padding: shapes.IntArg = 0,
-    dilation: shapes.IntArg = 1,
+    kernel_size: sizes.IntArg,
+    stride: sizes.IntArg = 1,
+    padding: sizes.IntArg = 0,
+    output_padding: sizes.IntArg = 0,
+    dilation: sizes.IntArg = 1,
 ) -> Placement:
     """PyTorch: crop ``(p, p - op)``."""
     i, k, s, d = _common(input_size, kernel_size, stride, dilation)
     n = len(i)
-    p, op = shapes.per_dim(padding, n, "padding"), shapes.per_dim(output_padding, n, "output_padding")
-    shapes.check_hyperparameters(k, s, tuple((q, q) for q in p), d, op)
+    p, op = sizes.per_dim(padding, n, "padding"), sizes.per_dim(output_padding, n, "output_padding")
+    sizes.check_hyperparameters(k, s, tuple((q, q) for q in p), d, op)
     return _checked(Placement("torch", i, k, s, d, tuple((q, q - o) for q, o in zip(p, op))))
 
 
 def onnx_placement(
     input_size: Sequence[int],
-    kernel_size: shapes.IntArg,
-    stride: shapes.IntArg = 1,
+    kernel_size: sizes.IntArg,
+    stride: sizes.IntArg = 1,
     pads: Sequence[int] | None = None,
-    output_padding: shapes.IntArg = 0,
+    output_padding: sizes.IntArg = 0,
     output_shape: Sequence[int] | None = None,
     auto_pad: str = "NOTSET",
-    dilation: shapes.IntArg = 1,
+    dilation: sizes.IntArg = 1,
 ) -> Placement:
     """ONNX ConvTranspose (opset 11/22 operator text).
 
@@ -100,7 +99,7 @@ def onnx_placement(
     """
     i, k, s, d = _common(input_size, kernel_size, stride, dilation)
     n = len(i)
-    op = shapes.per_dim(output_padding, n, "output_padding")
+    op = sizes.per_dim(output_padding, n, "output_padding")
     mode = auto_pad.upper()
     if mode not in ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"):
         raise UsageError(f"auto_pad={auto_pad!r}: use NOTSET, SAME_UPPER, SAME_LOWER or VALID")
@@ -110,7 +109,7 @@ def onnx_placement(
         if o < 0 or (o >= ss and o >= dd):
             raise LayerError(f"output_padding={o} must be less than stride={ss} or dilation={dd} (dim {dim})")
     notes: list[str] = []
-    k_eff = [shapes.effective_kernel(kk, dd) for kk, dd in zip(k, d)]
+    k_eff = [sizes.effective_kernel(kk, dd) for kk, dd in zip(k, d)]
     if output_shape is not None or mode in ("SAME_UPPER", "SAME_LOWER"):
         out = list(output_shape) if output_shape is not None else [ii * ss for ii, ss in zip(i, s)]
         if len(out) != n:
@@ -170,11 +169,11 @@ def keras_output_length(i: int, k: int, s: int, padding: str, output_padding: in
 
 def keras_placement(
     input_size: Sequence[int],
-    kernel_size: shapes.IntArg,
-    stride: shapes.IntArg = 1,
+    kernel_size: sizes.IntArg,
+    stride: sizes.IntArg = 1,
     padding: str = "valid",
-    output_padding: shapes.IntArg | None = None,
-    dilation: shapes.IntArg = 1,
+    output_padding: sizes.IntArg | None = None,
+    dilation: sizes.IntArg = 1,
 ) -> Placement:
     """Keras ``Conv{n}DTranspose`` (Keras 3's placement, the JAX convention for the zero-inserted input)."""
     i, k, s, d = _common(input_size, kernel_size, stride, dilation)
@@ -190,7 +189,7 @@ def keras_placement(
             f"`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: "
             f"strides={list(s)} and dilation_rate={list(d)}"
         )
-    op = None if output_padding is None else shapes.per_dim(output_padding, n, "output_padding")
+    op = None if output_padding is None else sizes.per_dim(output_padding, n, "output_padding")
     notes = []
     if op is not None:
         for dim, (o, ss) in enumerate(zip(op, s)):
@@ -202,7 +201,7 @@ def keras_placement(
         notes.append("output_padding=None and output_padding=0 give different shapes in Keras (tensorflow#50168)")
     crops = []
     for dim, (kk, ss, dd) in enumerate(zip(k, s, d)):
-        ke = shapes.effective_kernel(kk, dd)
+        ke = sizes.effective_kernel(kk, dd)
         extra: int | None = None if op is None else op[dim]
         if padding == "valid":
             left, right = ke - 1, ke - 1 + (max(ke, ss) - ke if extra is None else extra)
@@ -216,11 +215,11 @@ def keras_placement(
 
 def tf_placement(
     input_size: Sequence[int],
-    kernel_size: shapes.IntArg,
-    stride: shapes.IntArg,
+    kernel_size: sizes.IntArg,
+    stride: sizes.IntArg,
     padding: str,
     output_shape: Sequence[int],
-    dilation: shapes.IntArg = 1,
+    dilation: sizes.IntArg = 1,
 ) -> Placement:
     """``tf.nn.conv{n}d_transpose``: the gradient of a SAME/VALID conv from ``output_shape`` back to the input."""
     i, k, s, d = _common(input_size, kernel_size, stride, dilation)
@@ -231,7 +230,7 @@ def tf_placement(
         raise UsageError(f"output_shape has {len(output_shape)} values but the layer has {len(i)} spatial dimensions")
     crops = []
     for dim, (ii, kk, ss, dd, o) in enumerate(zip(i, k, s, d, output_shape)):
-        ke = shapes.effective_kernel(kk, dd)
+        ke = sizes.effective_kernel(kk, dd)
         if mode == "SAME":
             low, high, computed = (ii - 1) * ss + 1, ii * ss, -(-o // ss)
             before = max(0, (computed - 1) * ss + ke - o) // 2
@@ -251,10 +250,10 @@ def tf_placement(
 
 def jax_placement(
     input_size: Sequence[int],
-    kernel_size: shapes.IntArg,
-    stride: shapes.IntArg = 1,
+    kernel_size: sizes.IntArg,
+    stride: sizes.IntArg = 1,
     padding: str | Sequence[Sequence[int]] = "VALID",
-    dilation: shapes.IntArg = 1,
+    dilation: sizes.IntArg = 1,
     consistent: bool = False,
 ) -> Placement:
     """``jax.lax.conv_transpose``: 'SAME', 'VALID', or ``(lo, hi)`` pairs (padding of the zero-inserted input, or
@@ -267,7 +266,7 @@ def jax_placement(
         if mode not in ("SAME", "VALID"):
             raise UsageError(f"padding={padding!r}: use SAME, VALID or (lo, hi) pairs")
         for kk, ss, dd in zip(k, s, d):
-            ke = shapes.effective_kernel(kk, dd)
+            ke = sizes.effective_kernel(kk, dd)
             if mode == "SAME":
                 pad_len = ke + ss - 2
                 pad_a = ke - 1 if ss > ke - 1 else -(-pad_len // 2)
@@ -280,7 +279,7 @@ def jax_placement(
         if len(pairs) != n or any(len(p) != 2 for p in pairs):
             raise UsageError(f"padding needs {n} (lo, hi) pairs, got {padding!r}")
         for (lo, hi), kk, dd in zip(pairs, k, d):
-            ke = shapes.effective_kernel(kk, dd)
+            ke = sizes.effective_kernel(kk, dd)
             crops.append((lo, hi) if consistent else (ke - 1 - lo, ke - 1 - hi))
     return _checked(Placement("jax", i, k, s, d, tuple(crops)))
 
@@ -318,177 +317,4 @@ def default_layout(convention: str, dims: int) -> str:
     return DEFAULT_LAYOUT[convention].replace("*", SPATIAL_LETTERS[dims])
 
 
-def to_torch_weight(weight: object, layout: str, dims: int, flip: bool = False) -> Any:
-    """A kernel in ``layout`` (letters I, O and the spatial ones) as PyTorch's ConvT weight ``(C_in, C_out/g, *k)``.
-
-    ``flip`` mirrors the spatial axes: ``jax.lax.conv_transpose`` with ``transpose_kernel=False`` correlates the
-    zero-inserted input with the kernel as given, where PyTorch's transposed convolution uses it mirrored.
-    """
-    import numpy as np
-
-    w = np.asarray(weight)
-    letters = "IO" + SPATIAL_LETTERS[dims]
-    layout = layout.upper()
-    if sorted(layout) != sorted(letters) or w.ndim != len(layout):
-        raise UsageError(
-            f"--weight-layout {layout!r} must order the letters {letters} and match the weight's "
-            f"{w.ndim} axes (shape {w.shape})"
-        )
-    out = w.transpose([layout.index(c) for c in letters])
-    if flip:
-        mirror: tuple[Any, ...] = (Ellipsis, *(slice(None, None, -1) for _ in range(dims)))
-        out = out[mirror]
-    return np.ascontiguousarray(out)
-
-
-def apply_placement(full: object, crops: Crops, bias: object | None = None) -> Any:
-    """Crop (or zero-extend, where negative) the full output ``(N, C, *F)``, then add the bias everywhere."""
-    import numpy as np
-
-    out = np.asarray(full)
-    lead = out.ndim - len(crops)
-    widths = [(0, 0)] * lead + [(max(-b, 0), max(-e, 0)) for b, e in crops]
-    if any(w != (0, 0) for w in widths):
-        out = np.pad(out, widths)
-    window = tuple(slice(max(b, 0), out.shape[lead + dim] - max(e, 0)) for dim, (b, e) in enumerate(crops))
-    index: tuple[Any, ...] = (Ellipsis, *window)
-    out = out[index]
-    if bias is not None:
-        b = np.asarray(bias)
-        out = out + b.reshape((-1,) + (1,) * len(crops))
-    return np.ascontiguousarray(out)
-
-
 TConvErrorTypes = (LayerError, UsageError)
-
-
-def from_options(
-    convention: str,
-    input_size: Sequence[int],
-    kernel_size: Sequence[int],
-    stride: Sequence[int],
-    dilation: Sequence[int],
-    padding: str | None,
-    output_padding: str | None,
-    pads: str | None,
-    auto_pad: str | None,
-    output_shape: Sequence[int] | None,
-    consistent: bool,
-) -> Placement:
-    """The placement described by command-line options of ``convention`` (tokens not yet parsed)."""
-    from tconvcalc import params
-
-    n = len(input_size)
-    if convention not in CONVENTIONS:
-        raise UsageError(f"--convention {convention!r}: choose one of {', '.join(CONVENTIONS)}")
-    if convention != "onnx" and (pads is not None or auto_pad is not None):
-        raise UsageError("--pads and --auto-pad are ONNX attributes: add --convention onnx")
-    if convention not in ("onnx", "tf") and output_shape is not None:
-        raise UsageError(f"--output-shape belongs to onnx and tf; for {convention} use the convention's own options")
-    op = None if output_padding is None else params.parse_per_dim(output_padding, n, "--output-padding")
-    if convention == "torch":
-        pad = params.parse_per_dim(padding or "0", n, "--padding")
-        return torch_placement(input_size, kernel_size, stride, pad, op or 0, dilation)
-    if convention == "onnx":
-        if padding not in (None, "0"):
-            raise UsageError("ONNX takes --pads BEGIN...,END... (or --auto-pad), not --padding")
-        pad_values = None if pads is None else list(params.parse_ints(pads, "--pads"))
-        return onnx_placement(
-            input_size, kernel_size, stride, pad_values, op or 0, output_shape, auto_pad or "NOTSET", dilation
-        )
-    if convention == "keras":
-        return keras_placement(input_size, kernel_size, stride, padding or "valid", op, dilation)
-    if convention == "tf":
-        if output_shape is None:
-            raise UsageError("tf.nn.conv2d_transpose needs --output-shape (the convolution is not invertible in shape)")
-        if op is not None:
-            raise UsageError("tf.nn.conv2d_transpose has no output_padding: give --output-shape")
-        return tf_placement(input_size, kernel_size, stride, padding or "SAME", output_shape, dilation)
-    if op is not None:
-        raise UsageError("jax.lax.conv_transpose has no output_padding: give explicit --padding LO:HI pairs")
-    token = padding or "VALID"
-    if token.upper() in ("SAME", "VALID"):
-        return jax_placement(input_size, kernel_size, stride, token, dilation, consistent)
-    pairs = []
-    for part in token.split(","):
-        lo_hi = part.split(":")
-        if len(lo_hi) != 2:
-            raise UsageError(f"--padding {token!r}: JAX pairs are LO:HI per dimension, e.g. 1:2,0:1")
-        pairs.append(tuple(params.parse_ints(x, "--padding")[0] for x in lo_hi))
-    if len(pairs) == 1:
-        pairs *= n
-    return jax_placement(input_size, kernel_size, stride, pairs, dilation, consistent)
-
-
-def from_tokens(
-    convention: str,
-    values: tuple[int, ...],
-    dims: int,
-    kernel_size: str | None,
-    stride: str,
-    dilation: str,
-    padding: str,
-    output_padding: str | None,
-    pads: str | None,
-    auto_pad: str | None,
-    output_shape: str | None,
-    consistent: bool,
-) -> Placement:
-    """The placement described by the command line's tokens (shape, run and translate share it)."""
-    from tconvcalc import params
-
-    if kernel_size is None:
-        raise UsageError("missing --kernel-size (-k)")
-    return from_options(
-        convention,
-        values[-dims:],
-        params.parse_per_dim(kernel_size, dims, "--kernel-size"),
-        params.parse_per_dim(stride, dims, "--stride"),
-        params.parse_per_dim(dilation, dims, "--dilation"),
-        None if padding == "0" else padding,
-        output_padding,
-        pads,
-        auto_pad,
-        None if output_shape is None else params.parse_output_size(output_shape, dims),
-        consistent,
-    )
-
-
-def run(
-    x: Any,
-    w: Any,
-    bias: Any,
-    dims: int,
-    convention: str,
-    groups: int,
-    weight_layout: str | None,
-    transpose_kernel: bool,
-    tokens: dict[str, Any],
-) -> tuple[Any, Placement]:
-    """``run --convention``: the kernel read in the framework's layout, the full output cropped its way.
-
-    ``tokens`` are :func:`from_tokens`' command-line options (stride, dilation, padding, ...). A bare input
-    (``dims`` axes) gives a bare result when there is one output channel.
-    """
-    from tconvcalc import engine
-
-    if convention not in CONVENTIONS:
-        raise UsageError(f"--convention {convention!r}: choose one of {', '.join(CONVENTIONS)}")
-    if transpose_kernel and convention != "jax":
-        raise UsageError("--transpose-kernel is JAX's option: add --convention jax")
-    if convention in ("keras", "tf", "jax") and groups != 1:
-        raise UsageError(f"{convention} has no groups in its transposed convolution")
-    bare_input = x.ndim == dims
-    if bare_input:
-        x = x.reshape(1, *x.shape)
-    layout = weight_layout or default_layout(convention, dims)
-    if w.ndim == dims:  # a bare kernel: one channel in and out, whatever the layout
-        w = w.reshape(1, 1, *w.shape)
-        layout = "IO" + SPATIAL_LETTERS[dims]
-    elif convention == "jax" and transpose_kernel:  # JAX's letters then name the forward conv: its O is our I
-        layout = layout.upper().translate(str.maketrans("IO", "OI"))
-    w = to_torch_weight(w, layout, dims, flip=convention == "jax" and not transpose_kernel)
-    p = from_tokens(convention, tuple(x.shape[-dims:]), dims, ",".join(map(str, w.shape[2:])), **tokens)
-    full = engine.conv_transpose(x, w, None, p.stride, 0, 0, groups, p.dilation)
-    out = apply_placement(full, p.crops, bias)
-    return (out[0] if bare_input and out.shape[0] == 1 else out), p

@@ -1,11 +1,7 @@
-"""The NumPy engine: ``conv_transpose`` and ``conv`` with the semantics of ``torch.nn.functional``.
+"""A validated conv or conv_transpose call (:class:`Problem`), and the forward convolution's im2col + GEMM.
 
-``conv_transpose(y, w)`` is the adjoint of ``conv(x, w)`` with the same weight tensor: with ``W`` the matrix
-of the convolution, ``conv(x) = W x`` and ``conv_transpose(y) = W^T y``. Three further views compute the same
-numbers for teaching and cross-checking (:mod:`tconvcalc.views`).
-
-The fast path of ``conv_transpose`` (:mod:`tconvcalc.transpose`) is one GEMM per (batch, group) plus one
-gather or scatter pass, whichever is smaller; it never builds the zero-inserted input.
+Every NumPy computation starts from a :class:`Problem`: the arrays checked against the layer, batched, in the
+computing dtype.
 """
 
 from __future__ import annotations
@@ -16,11 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from tconvcalc import layer as layers
-from tconvcalc import shapes
-from tconvcalc.errors import LayerError, ResourceError, UsageError
-
-DEFAULT_MEMORY_LIMIT = 1 << 30  # bytes
+from tconvcalc.core import layer as layers
+from tconvcalc.core import sizes
+from tconvcalc.core.errors import LayerError, UsageError
 
 
 @dataclass(frozen=True)
@@ -64,15 +58,23 @@ def _as_array(value: Any, name: str) -> np.ndarray:
     return arr
 
 
+def check_bias(shape: tuple[int, ...], out_channels: int) -> None:
+    """A bias holds one value per output channel, as in PyTorch."""
+    if tuple(shape) != (out_channels,):
+        raise LayerError(
+            f"bias must have shape ({out_channels},) for {out_channels} output channels, got {tuple(shape)}"
+        )
+
+
 def prepare(
     operation: str,
     input: Any,
     weight: Any,
     bias: Any = None,
-    stride: shapes.IntArg = 1,
-    padding: shapes.PaddingArg = 0,
-    output_padding: shapes.IntArg = 0,
-    dilation: shapes.IntArg = 1,
+    stride: sizes.IntArg = 1,
+    padding: sizes.PaddingArg = 0,
+    output_padding: sizes.IntArg = 0,
+    dilation: sizes.IntArg = 1,
     groups: int = 1,
 ) -> Problem:
     """Validate a call exactly as :func:`tconvcalc.layer.conv_transpose_layer` / ``conv_layer`` do."""
@@ -110,8 +112,8 @@ def prepare(
             f"input of shape {tuple(x.shape[1:] if not batched else x.shape)} has {x.shape[1]} channels, "
             f"but the weight {w.shape} with groups={groups} expects {expected_cin}"
         )
-    if b is not None and b.shape != (cout,):
-        raise LayerError(f"bias must have shape ({cout},) for {cout} output channels, got {b.shape}")
+    if b is not None:
+        check_bias(b.shape, cout)
     source = layers.TensorShape(tuple(x.shape[2:]), channels=x.shape[1], batch=x.shape[0])
     if operation == "conv_transpose":
         lay = layers.conv_transpose_layer(source, kernel, stride, padding, output_padding, dilation, groups, cout)
@@ -127,29 +129,6 @@ def prepare(
     )
 
 
-def check_memory(nbytes: int, limit: int | None, what: str) -> None:
-    """Refuse work whose arrays would exceed ``limit`` bytes, saying how much it would need."""
-    if limit is not None and nbytes > limit:
-        raise ResourceError(
-            f"{what} would need {human_bytes(nbytes)}, over the memory limit of {human_bytes(limit)} "
-            "(raise it with --memory-limit)"
-        )
-
-
-def human_bytes(nbytes: int) -> str:
-    """``1536`` -> ``1.5 KiB``.
-
-    >>> human_bytes(100), human_bytes(3 * 2**30)
-    ('100 B', '3.0 GiB')
-    """
-    value, unit = float(nbytes), "B"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            break
-        value /= 1024
-    return f"{int(value)} B" if unit == "B" else f"{value:,.1f} {unit}"
-
-
 def conv_forward(p: Problem) -> np.ndarray:
     """im2col + GEMM: gather every window of the padded input, then one GEMM per (batch, group)."""
     lay, x, w = p.layer, p.x, p.w
@@ -157,7 +136,7 @@ def conv_forward(p: Problem) -> np.ndarray:
     cout_g, cin_g, kernel = w.shape[0] // groups, w.shape[1], w.shape[2:]
     pad = [(0, 0), (0, 0), *lay.padding]
     xp = np.pad(x, pad) if any(pb or pe for pb, pe in lay.padding) else x
-    k_eff = tuple(shapes.effective_kernel(k, d) for k, d in zip(kernel, lay.dilation))
+    k_eff = tuple(sizes.effective_kernel(k, d) for k, d in zip(kernel, lay.dilation))
     windows = np.lib.stride_tricks.sliding_window_view(xp, k_eff, axis=tuple(range(2, 2 + dims)))
     pick: tuple[slice, ...] = (slice(None), slice(None))
     pick += tuple(slice(0, o * s, s) for o, s in zip(lay.output_spatial, lay.stride))
@@ -179,62 +158,3 @@ def conv_memory(p: Problem) -> int:
     n = p.x.shape[0]
     patches = n * p.x.shape[1] * math.prod(lay.kernel_size) * math.prod(lay.output_spatial)
     return int((patches + n * (lay.out_channels or 0) * math.prod(lay.output_spatial)) * p.x.dtype.itemsize)
-
-
-METHODS = ("fast", "scatter", "matrix", "zero-insert")
-
-
-def conv_transpose(
-    input: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: shapes.IntArg = 1,
-    padding: shapes.PaddingArg = 0,
-    output_padding: shapes.IntArg = 0,
-    groups: int = 1,
-    dilation: shapes.IntArg = 1,
-    *,
-    method: str = "fast",
-    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
-) -> np.ndarray:
-    """Transposed convolution with the semantics and argument order of ``F.conv_transpose{1,2,3}d``.
-
-    ``weight`` is ``(C_in, C_out/groups, *k)``; the dimension is ``weight.ndim - 2``; input is
-    ``(N, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``. float32 stays float32, anything else is float64.
-    ``method`` picks one of the equivalent computations in :data:`METHODS`.
-
-    >>> conv_transpose([[[[0, 1], [2, 3]]]], [[[[0, 1], [2, 3]]]]).astype(int).tolist()
-    [[[[0, 0, 1], [0, 4, 6], [4, 12, 9]]]]
-    """
-    p = prepare("conv_transpose", input, weight, bias, stride, padding, output_padding, dilation, groups)
-    if method == "fast":
-        from tconvcalc import transpose
-
-        check_memory(transpose.fast_memory(p), memory_limit, "conv_transpose")
-        return p.finish(transpose.conv_transpose_fast(p))
-    from tconvcalc import views
-
-    return p.finish(views.conv_transpose_view(p, method, memory_limit))
-
-
-def conv(
-    input: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: shapes.IntArg = 1,
-    padding: shapes.PaddingArg = 0,
-    dilation: shapes.IntArg = 1,
-    groups: int = 1,
-    *,
-    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
-) -> np.ndarray:
-    """Convolution (cross-correlation) with the semantics and argument order of ``F.conv{1,2,3}d``.
-
-    ``weight`` is ``(C_out, C_in/groups, *k)``; ``padding`` may be ``'same'`` or ``'valid'``.
-
-    >>> conv([[0., 1, 2, 3]], [[[1., 1]]]).tolist()
-    [[1.0, 3.0, 5.0]]
-    """
-    p = prepare("conv", input, weight, bias, stride, padding, 0, dilation, groups)
-    check_memory(conv_memory(p), memory_limit, "conv")
-    return p.finish(conv_forward(p))

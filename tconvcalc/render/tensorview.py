@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from tconvcalc.layer import LayerShape
+from tconvcalc.core.layer import LayerShape
 
 GRID_LIMIT = 24  # widest grid printed as a table; larger outputs get a summary
 
@@ -57,7 +57,7 @@ def print_tensor(out: np.ndarray, dims: int, precision: int, label: str) -> None
     """Each output channel (and batch item, and depth slice) as a grid; a summary when too large."""
     from rich.text import Text
 
-    from tconvcalc.render import console
+    from tconvcalc.render.console import console
 
     con = console()
     integral = is_integral(out)
@@ -94,7 +94,7 @@ def print_scatter_figure(y: np.ndarray, w: np.ndarray, lay: LayerShape, precisio
     """
     from rich.text import Text
 
-    from tconvcalc.render import console
+    from tconvcalc.render.console import console
 
     con = console()
     full_shape = lay.full_size
@@ -124,7 +124,7 @@ def print_scatter_figure(y: np.ndarray, w: np.ndarray, lay: LayerShape, precisio
     crop = tuple(slice(pb, pb + o) for (pb, _), o in zip(lay.padding, lay.output_spatial))
     keep = np.zeros(tuple(max(f, pb + o) for f, (pb, _), o in zip(full_shape, lay.padding, lay.output_spatial)), bool)
     keep[crop] = True
-    from tconvcalc.render import dim_names
+    from tconvcalc.render.console import dim_names
 
     pads = ", ".join(f"{pb} + {pe} from {name}" for name, (pb, pe) in zip(dim_names(lay.dims), lay.padding))
     extra = (

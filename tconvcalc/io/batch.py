@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tconvcalc import pool, shapes
-from tconvcalc.errors import TConvError, UsageError
-from tconvcalc.layer import TensorShape, conv_layer, conv_transpose_layer
-from tconvcalc.network import _int_list, apply, validate_keys
+from tconvcalc.core import pool, sizes
+from tconvcalc.core.errors import TConvError, UsageError
+from tconvcalc.core.layer import TensorShape, conv_layer, conv_transpose_layer
+from tconvcalc.core.network import _int_list, apply, validate_keys
 
 
 def query(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def query(spec: Mapping[str, Any]) -> dict[str, Any]:
                 layer.get("dilation", 1),
                 layer.get("groups", 1),
                 layer.get("out_channels"),
-                None if out_size is None else shapes.per_dim(out_size, len(out_size), "output_size")[-dims:],
+                None if out_size is None else sizes.per_dim(out_size, len(out_size), "output_size")[-dims:],
             )
         else:
             lay = conv_layer(source, *args, layer.get("dilation", 1), layer.get("groups", 1), layer.get("out_channels"))
@@ -60,7 +60,7 @@ def _normalized(kind: str, layer: Mapping[str, Any], dims: int) -> dict[str, Any
     """The layer's parameters with PyTorch's defaults filled in and one value per dimension (JSON-ready)."""
 
     def per(key: str, default: Any) -> list[int]:
-        return list(shapes.per_dim(layer.get(key, default), dims, key))
+        return list(sizes.per_dim(layer.get(key, default), dims, key))
 
     if kind in ("maxpool", "avgpool", "maxunpool"):
         kernel = per("kernel_size", 1)

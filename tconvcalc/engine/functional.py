@@ -1,0 +1,91 @@
+"""The NumPy engine's public functions: ``conv_transpose`` and ``conv`` with the semantics of ``torch.nn.functional``.
+
+``conv_transpose(y, w)`` is the adjoint of ``conv(x, w)`` with the same weight tensor: with ``W`` the matrix
+of the convolution, ``conv(x) = W x`` and ``conv_transpose(y) = W^T y``. Three further views compute the same
+numbers for teaching and cross-checking (:mod:`tconvcalc.engine.views`); the fast path
+(:mod:`tconvcalc.engine.transpose`) is one GEMM per (batch, group) plus a col2im pass of flat shifted adds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tconvcalc.core import sizes
+from tconvcalc.core.budget import DEFAULT_MEMORY_LIMIT, check_memory
+from tconvcalc.engine import transpose, views
+from tconvcalc.engine.matrix import MatrixResult
+from tconvcalc.engine.problem import conv_forward, conv_memory, prepare
+
+METHODS = ("fast", "scatter", "matrix", "zero-insert")
+
+
+def conv_transpose(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: sizes.IntArg = 1,
+    padding: sizes.PaddingArg = 0,
+    output_padding: sizes.IntArg = 0,
+    groups: int = 1,
+    dilation: sizes.IntArg = 1,
+    *,
+    method: str = "fast",
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+) -> np.ndarray:
+    """Transposed convolution with the semantics and argument order of ``F.conv_transpose{1,2,3}d``.
+
+    ``weight`` is ``(C_in, C_out/groups, *k)``; the dimension is ``weight.ndim - 2``; input is
+    ``(N, C_in, *spatial)`` or unbatched ``(C_in, *spatial)``. float32 stays float32, anything else is float64.
+    ``method`` picks one of the equivalent computations in :data:`METHODS`.
+
+    >>> conv_transpose([[[[0, 1], [2, 3]]]], [[[[0, 1], [2, 3]]]]).astype(int).tolist()
+    [[[[0, 0, 1], [0, 4, 6], [4, 12, 9]]]]
+    """
+    p = prepare("conv_transpose", input, weight, bias, stride, padding, output_padding, dilation, groups)
+    if method == "fast":
+        check_memory(transpose.fast_memory(p), memory_limit, "conv_transpose")
+        return p.finish(transpose.conv_transpose_fast(p))
+    return p.finish(views.conv_transpose_view(p, method, memory_limit))
+
+
+def conv(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: sizes.IntArg = 1,
+    padding: sizes.PaddingArg = 0,
+    dilation: sizes.IntArg = 1,
+    groups: int = 1,
+    *,
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+) -> np.ndarray:
+    """Convolution (cross-correlation) with the semantics and argument order of ``F.conv{1,2,3}d``.
+
+    ``weight`` is ``(C_out, C_in/groups, *k)``; ``padding`` may be ``'same'`` or ``'valid'``.
+
+    >>> conv([[0., 1, 2, 3]], [[[1., 1]]]).tolist()
+    [[1.0, 3.0, 5.0]]
+    """
+    p = prepare("conv", input, weight, bias, stride, padding, 0, dilation, groups)
+    check_memory(conv_memory(p), memory_limit, "conv")
+    return p.finish(conv_forward(p))
+
+
+def verify(result: MatrixResult, seed: int = 0) -> float:
+    """Multiply by a random tensor and compare with ``conv`` (or ``conv_transpose``); the largest difference."""
+    rng = np.random.default_rng(seed)
+    w = result.weight.astype(np.float64)
+    pads = tuple(pb for pb, _ in result.padding)
+    if result.transposed:
+        y = rng.standard_normal(result.output_shape)
+        expected = conv_transpose(
+            y, w, None, result.stride, pads, result.output_padding, result.groups, result.dilation
+        )
+        got = result.matrix.matvec(y.ravel())
+    else:
+        x = rng.standard_normal(result.input_shape)
+        expected = conv(x, w, None, result.stride, result.padding, result.dilation, result.groups)
+        got = result.matrix.matvec(x.ravel())
+    return float(np.abs(got - expected.ravel()).max(initial=0.0))
