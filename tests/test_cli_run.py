@@ -113,7 +113,7 @@ def test_stdin():
             "error: input of shape (1, 1, 2) has 1 channels, but the weight (2, 1, 1, 1)",
         ),
         ([X, "[[[[1]]]]", "--bias", "[1,2]"], 1, "error: bias must have shape (1,)"),
-        ([X, K, "-s", "2", "--output-padding", "2"], 1, "error: output_padding=2 must be smaller than stride=2"),
+        ([X, K, "-s", "2", "--output-padding", "2"], 1, "error: --output-padding=2 must be smaller than stride=2"),
         ([X, K, "--memory-limit", "100"], 1, "error: conv_transpose would need"),
         ([X, K, "--method", "magic"], 2, "error: --method 'magic'"),
         ([X, K, "--save", "out.xls"], 2, "error: --save out.xls: unknown format"),

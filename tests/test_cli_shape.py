@@ -64,6 +64,8 @@ def test_json_keys_are_stable():
     doc = json.loads(result.stdout)
     assert sorted(doc) == sorted(
         [
+            "layer",
+            "type",
             "operation",
             "dims",
             "input_shape",
@@ -77,11 +79,15 @@ def test_json_keys_are_stable():
             "padding",
             "output_padding",
             "dilation",
+            "padding_mode",
             "full_size",
             "weight_shape",
+            "bias",
             "parameters",
+            "macs",
         ]
     )
+    assert doc["layer"] == "ConvTranspose2d" and doc["type"] == "tconv"
     assert doc["weight_shape"] == [4, 3, 3, 3]
     assert doc["parameters"] == 4 * 3 * 9 + 6
     assert doc["output_shape"] == [1, 6, 9, 9]
@@ -108,34 +114,38 @@ def test_rich_table_shows_formula_and_weight():
         (
             ["5", "-k", "3", "-s", "2", "--output-padding", "2"],
             1,
-            "error: output_padding=2 must be smaller than stride=2 or dilation=1 (dim 0)",
+            "error: --output-padding=2 must be smaller than stride=2 or dilation=1 (dim 0)",
         ),
         (["2", "-k", "1", "-p", "1"], 1, "error: output size 0 is not positive (dim 0)"),
-        (["5", "-k", "3", "-p", "-1"], 1, "error: padding=-1 must not be negative (dim 0)"),
-        (["5", "-k", "0"], 1, "error: kernel_size=0 must be at least 1 (dim 0)"),
-        (["5", "-k", "3", "-s", "0"], 1, "error: stride=0 must be at least 1 (dim 0)"),
-        (["5", "-k", "3", "-d", "0"], 1, "error: dilation=0 must be at least 1 (dim 0)"),
-        (["4x5x5", "-k", "3", "-g", "3"], 1, "error: in_channels=4 is not divisible by groups=3"),
+        (["5", "-k", "3", "-p", "-1"], 1, "error: --padding=-1 must not be negative (dim 0)"),
+        (["5", "-k", "0"], 1, "error: --kernel-size=0 must be at least 1 (dim 0)"),
+        (["5", "-k", "3", "-s", "0"], 1, "error: --stride=0 must be at least 1 (dim 0)"),
+        (["5", "-k", "3", "-d", "0"], 1, "error: --dilation=0 must be at least 1 (dim 0)"),
+        (["4x5x5", "-k", "3", "-g", "3"], 1, "error: in_channels=4 is not divisible by --groups=3"),
         (
             ["4x5x5", "-k", "3", "--out-channels", "6", "-g", "4"],
             1,
-            "error: out_channels=6 is not divisible by groups=4",
+            "error: out_channels=6 is not divisible by --groups=4",
         ),
-        (["5", "-k", "3,3,3"], 2, "error: --kernel-size has 3 values '3,3,3' but --dims is 2"),
+        (["5", "-k", "3,3,3", "--dims", "2"], 2, "error: --dims=2 but the layers give 3 values per dimension"),
         (["5x", "-k", "3"], 2, "error: SIZE: '5x' is not a list of integers"),
         (["5", "-k", "a"], 2, "error: --kernel-size: 'a' is not a list of integers"),
-        (["1x2x3x4x5", "-k", "3"], 2, "error: SIZE '1x2x3x4x5' has 5 values"),
+        (
+            ["1x2x3x4x5", "-k", "3"],
+            2,
+            "error: SIZE has 5 values: with 2 spatial dimension(s) give 1, 2, 3 (C, ...) or 4 (N, C, ...)",
+        ),
         (["5", "-k", "3", "--json", "--plain"], 2, "error: --json and --plain are mutually exclusive"),
         (
             ["5", "-k", "3", "--output-padding", "1", "--output-size", "7"],
             2,
             "error: give --output-padding or --output-size",
         ),
-        (["5", "--conv", "-k", "3", "--output-padding", "1"], 2, "error: --output-padding and --output-size apply"),
+        (["5", "--conv", "-k", "3", "--output-padding", "1"], 2, "error: --output-padding does not apply to Conv"),
         (["5", "--conv", "-k", "7"], 1, "error: padded input size 5 (input 5 + padding 0+0) is smaller"),
         (["5", "--conv", "-k", "3", "-s", "2", "-p", "same"], 1, "error: padding='same' is not supported for strided"),
-        (["5", "-k", "3", "-p", "same"], 1, "error: padding='same': PyTorch's ConvTranspose has no string padding"),
-        (["5", "-k", "3", "--out-channels", "2"], 2, "error: out_channels=2 needs the input's channel count"),
+        (["5", "-k", "3", "-p", "same"], 2, "error: --padding='same': ConvTranspose takes integers"),
+        (["5", "-k", "3", "--out-channels", "2"], 2, "error: --out-channels=2 needs the input's channel count"),
         (["0x4x5x5", "-k", "3"], 1, "error: batch size 0 must be at least 1"),
     ],
 )

@@ -33,7 +33,7 @@ def _examples() -> list[tuple[str, str]]:
 
 
 def _strip(text: str) -> str:
-    return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
+    return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
 
 
 @pytest.mark.parametrize(("command", "expected"), _examples(), ids=[c for c, _ in _examples()])

@@ -128,7 +128,7 @@ def test_cli_invert_conv_table():
     ("args", "code", "message"),
     [
         (["invert-conv", "5", "-k", "7"], 1, "error: padded input size 5"),
-        (["invert-conv", "4x5x5", "-k", "3", "-g", "3"], 1, "error: in_channels=4 is not divisible by groups=3"),
+        (["invert-conv", "4x5x5", "-k", "3", "-g", "3"], 1, "error: in_channels=4 is not divisible by --groups=3"),
         (["solve", "16x8", "32"], 2, "error: IN has 2 values and OUT 1"),
         (["solve", "1", "1000"], 1, "error: no layer within the bounds maps 1 -> 1000"),
         (["solve", "0", "4"], 2, "error: sizes must be at least 1"),

@@ -119,7 +119,7 @@ def test_lazy_entry_point_runs_each_command():
     top = subprocess.run([sys.executable, "-m", "tconvcalc", "--help"], capture_output=True, text=True, check=True)
     assert "shape" in top.stdout and "run" in top.stdout
     bad = subprocess.run([sys.executable, "-m", "tconvcalc", "shape", "5", "-k", "0"], capture_output=True, text=True)
-    assert bad.returncode == 1 and bad.stderr == "error: kernel_size=0 must be at least 1 (dim 0)\n"
+    assert bad.returncode == 1 and bad.stderr == "error: --kernel-size=0 must be at least 1 (dim 0)\n"
 
 
 def test_interrupt_exits_130():

@@ -31,25 +31,36 @@ def invert_conv(
         ),
     ],
     kernel_size: Kernel,
-    dims: Dims = 2,
-    stride: Stride = "1",
-    padding: Padding = "0",
-    dilation: Dilation = "1",
-    groups: Groups = 1,
+    dims: Dims = None,
+    stride: Stride = None,
+    padding: Padding = None,
+    dilation: Dilation = None,
+    groups: Groups = None,
     out_channels: OutChannels = None,
     json_: Json = False,
 ) -> None:
     """The output_padding that makes a ConvTranspose undo this Conv, and every input size it cannot tell apart."""
     from tconvcalc.cli import tokens
-    from tconvcalc.core import invert, layer
+    from tconvcalc.cli.options import LayerOptions
+    from tconvcalc.core import invert
+    from tconvcalc.core.layer import TensorShape
+    from tconvcalc.core.specs import ConvSpec
 
+    options = LayerOptions(
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        out_channels=out_channels,
+    )
     with errors():
-        source = layer.TensorShape.from_tuple(tokens.parse_shape(size, dims), dims)
-        k, s, d = (
-            tokens.parse_per_dim(v, dims, n)
-            for v, n in ((kernel_size, "--kernel-size"), (stride, "--stride"), (dilation, "--dilation"))
+        spec = options.spec("conv")
+        assert isinstance(spec, ConvSpec)
+        source = TensorShape.read(tokens.parse_ints(size, "SIZE"), dims, [spec])
+        result = invert.invert_conv(
+            source, spec.kernel_size, spec.stride, spec.padding, spec.dilation, spec.groups, spec.out_channels
         )
-        result = invert.invert_conv(source, k, s, tokens.parse_padding(padding, dims), d, groups, out_channels)
         if json_:
             import json
 

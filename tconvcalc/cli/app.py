@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from tconvcalc import __version__
+from tconvcalc.cli.options import FLAGS
 from tconvcalc.core.errors import ExitStatus, TConvError, UsageError
 
 _APP_SETTINGS: dict[str, Any] = {
@@ -27,25 +28,33 @@ _APP_SETTINGS: dict[str, Any] = {
 }
 app = typer.Typer(**_APP_SETTINGS)
 
-# Options shared by the commands, named as PyTorch names the parameters.
-Dims = Annotated[int, typer.Option("--dims", min=1, max=3, help="Number of spatial dimensions (1, 2 or 3).")]
-Kernel = Annotated[str, typer.Option("-k", "--kernel-size", help="Kernel size: an int, or one per dimension (3,5).")]
-Stride = Annotated[str, typer.Option("-s", "--stride", help="Stride: an int, or one per dimension.")]
+# Options shared by the commands, named as PyTorch names the parameters. Every default is "not given" (None):
+# the layer's own default applies, and an option given where it does not apply is refused.
+Dims = Annotated[
+    int | None,
+    typer.Option("--dims", min=1, max=3, help="Spatial dimensions, 1 to 3 (default: from the options, else 2)."),
+]
+Kernel = Annotated[
+    str | None, typer.Option("-k", "--kernel-size", help="Kernel size: an int, or one per dimension (3,5).")
+]
+Stride = Annotated[
+    str | None, typer.Option("-s", "--stride", help="Stride: an int, or one per dimension. [default: 1]")
+]
 Padding = Annotated[
-    str,
-    typer.Option(
-        "-p", "--padding", help="Padding per side: an int or one per dimension; 'same' or 'valid' with --conv."
-    ),
+    str | None,
+    typer.Option("-p", "--padding", help="Padding per side: an int or one per dimension. [default: 0]"),
 ]
 OutputPadding = Annotated[
     str | None,
     typer.Option(
         "--output-padding",
-        help="Extra computed elements at the end of each dimension (0 <= op < max(stride, dilation)).",
+        help="Extra computed elements at the end of each dimension (0 <= op < max(stride, dilation)). [default: 0]",
     ),
 ]
-Dilation = Annotated[str, typer.Option("-d", "--dilation", help="Dilation: an int, or one per dimension.")]
-Groups = Annotated[int, typer.Option("-g", "--groups", help="Number of channel groups.")]
+Dilation = Annotated[
+    str | None, typer.Option("-d", "--dilation", help="Dilation: an int, or one per dimension. [default: 1]")
+]
+Groups = Annotated[int | None, typer.Option("-g", "--groups", help="Number of channel groups. [default: 1]")]
 OutChannels = Annotated[
     int | None, typer.Option("--out-channels", help="Output channels (default: the input's channel count).")
 ]
@@ -59,7 +68,8 @@ Conv = Annotated[
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 Plain = Annotated[bool, typer.Option("--plain", help="Print only the output shape, e.g. 32x32.")]
 Convention = Annotated[
-    str, typer.Option("--convention", help="torch (default), onnx, keras, tf or jax: whose parameters these are.")
+    str | None,
+    typer.Option("--convention", help="torch (default), onnx, keras, tf or jax: whose parameters these are."),
 ]
 Pads = Annotated[str | None, typer.Option("--pads", help="ONNX pads: begin values then end values (1,2,1,2).")]
 AutoPad = Annotated[
@@ -77,11 +87,12 @@ Explain = Annotated[bool, typer.Option("--explain", help="Show the formula step 
 
 @contextmanager
 def errors() -> Iterator[None]:
-    """The one error boundary: a TConvError becomes 'error: <message>' on stderr and its exit code."""
+    """The one error boundary: a TConvError becomes 'error: <message>' on stderr, the parameter named by its
+    flag, and the exit code of its kind (1 the numbers do not work, 2 a malformed request)."""
     try:
         yield
     except TConvError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {exc.worded(FLAGS)}", err=True)
         raise typer.Exit(int(exc.exit_code)) from None
 
 

@@ -11,7 +11,7 @@ from tconvcalc.cli.app import (
     app,
     errors,
 )
-from tconvcalc.core.errors import LayerError, UsageError
+from tconvcalc.core.errors import ConfigError, LayerError, UsageError
 
 
 @app.command()
@@ -52,8 +52,10 @@ def check(
                     raise LayerError(f"no input size from {low} to {high} passes the network")
                 return
             report = network.check(config)
-        except network.ConfigError as exc:
-            line = None if exc.layer is None or exc.key is None else configfile.line_of_key(text, exc.layer, exc.key)
+        except UsageError as exc:  # the config's own words: keys and lines, not command-line flags
+            line = None
+            if isinstance(exc, ConfigError) and exc.layer is not None and exc.key is not None:
+                line = configfile.line_of_key(text, exc.layer, exc.key)
             raise UsageError(f"{file}: {exc}" + (f" (line {line})" if line else "")) from None
         if json_:
             import json

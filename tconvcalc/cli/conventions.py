@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tconvcalc.cli import tokens
+from tconvcalc.cli.options import FLAGS, ConventionOptions, LayerOptions
 from tconvcalc.core.conventions import (
     CONVENTIONS,
     Placement,
@@ -16,34 +17,57 @@ from tconvcalc.core.conventions import (
 )
 from tconvcalc.core.errors import UsageError
 
+PLACEMENT_REFUSES = (
+    "output_size",
+    "bias",
+    "padding_mode",
+    "ceil_mode",
+    "count_include_pad",
+    "divisor_override",
+    "return_indices",
+    "scale_factor",
+    "mode",
+    "align_corners",
+)
 
-def from_options(
-    convention: str,
-    input_size: Sequence[int],
-    kernel_size: Sequence[int],
-    stride: Sequence[int],
-    dilation: Sequence[int],
-    padding: str | None,
-    output_padding: str | None,
-    pads: str | None,
-    auto_pad: str | None,
-    output_shape: Sequence[int] | None,
-    consistent: bool,
+
+def placement(
+    conv: ConventionOptions, layer: LayerOptions, input_size: Sequence[int], kernel: Sequence[int] | None = None
 ) -> Placement:
-    """The placement described by command-line options of ``convention`` (tokens not yet parsed)."""
+    """The placement the command line describes: ``conv``'s framework options and the layer's kernel, stride,
+    dilation, padding and output_padding (``kernel`` when it comes from a weight tensor instead of ``-k``).
+    ``--groups`` and ``--out-channels`` change only the channels; any other layer option is refused."""
+    conv.check()
+    convention = conv.name
     n = len(input_size)
     if convention not in CONVENTIONS:
         raise UsageError(f"--convention {convention!r}: choose one of {', '.join(CONVENTIONS)}")
-    if convention != "onnx" and (pads is not None or auto_pad is not None):
-        raise UsageError("--pads and --auto-pad are ONNX attributes: add --convention onnx")
-    if convention not in ("onnx", "tf") and output_shape is not None:
-        raise UsageError(f"--output-shape belongs to onnx and tf; for {convention} use the convention's own options")
+    for key in PLACEMENT_REFUSES:
+        if getattr(layer, key) is not None:
+            raise UsageError(f"{FLAGS[key]} does not apply to --convention {convention}", param=key)
+    if kernel is None:
+        if layer.kernel_size is None:
+            raise UsageError("missing --kernel-size (-k)")
+        kernel = tokens.parse_per_dim(layer.kernel_size, n, "--kernel-size")
+    elif layer.kernel_size is not None:
+        raise UsageError("--kernel-size comes from the weight here: leave it out")
+    kernel_size = tuple(kernel)
+    stride = tokens.parse_per_dim(layer.stride or "1", n, "--stride")
+    dilation = tokens.parse_per_dim(layer.dilation or "1", n, "--dilation")
+    padding, output_padding, pads, auto_pad, consistent = (
+        layer.padding,
+        layer.output_padding,
+        conv.pads,
+        conv.auto_pad,
+        conv.consistent,
+    )
+    output_shape = None if conv.output_shape is None else tokens.parse_output_size(conv.output_shape, n)
     op = None if output_padding is None else tokens.parse_per_dim(output_padding, n, "--output-padding")
     if convention == "torch":
         pad = tokens.parse_per_dim(padding or "0", n, "--padding")
         return torch_placement(input_size, kernel_size, stride, pad, op or 0, dilation)
     if convention == "onnx":
-        if padding not in (None, "0"):
+        if padding is not None:
             raise UsageError("ONNX takes --pads BEGIN...,END... (or --auto-pad), not --padding")
         pad_values = None if pads is None else list(tokens.parse_ints(pads, "--pads"))
         return onnx_placement(
@@ -71,35 +95,3 @@ def from_options(
     if len(pairs) == 1:
         pairs *= n
     return jax_placement(input_size, kernel_size, stride, pairs, dilation, consistent)
-
-
-def from_tokens(
-    convention: str,
-    values: tuple[int, ...],
-    dims: int,
-    kernel_size: str | None,
-    stride: str,
-    dilation: str,
-    padding: str,
-    output_padding: str | None,
-    pads: str | None,
-    auto_pad: str | None,
-    output_shape: str | None,
-    consistent: bool,
-) -> Placement:
-    """The placement described by the command line's tokens (shape, run and translate share it)."""
-    if kernel_size is None:
-        raise UsageError("missing --kernel-size (-k)")
-    return from_options(
-        convention,
-        values[-dims:],
-        tokens.parse_per_dim(kernel_size, dims, "--kernel-size"),
-        tokens.parse_per_dim(stride, dims, "--stride"),
-        tokens.parse_per_dim(dilation, dims, "--dilation"),
-        None if padding == "0" else padding,
-        output_padding,
-        pads,
-        auto_pad,
-        None if output_shape is None else tokens.parse_output_size(output_shape, dims),
-        consistent,
-    )

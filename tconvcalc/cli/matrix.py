@@ -40,10 +40,10 @@ def matrix(
     dims: Annotated[
         int | None, typer.Option("--dims", min=1, max=3, help="Spatial dimensions (default: from the weight).")
     ] = None,
-    stride: Stride = "1",
-    padding: Padding = "0",
-    dilation: Dilation = "1",
-    groups: Groups = 1,
+    stride: Stride = None,
+    padding: Padding = None,
+    dilation: Dilation = None,
+    groups: Groups = None,
     transpose: Annotated[
         bool, typer.Option("--transpose", help="W^T: the transposed convolution's matrix, back to the input's shape.")
     ] = False,
@@ -81,6 +81,12 @@ def matrix(
             raise UsageError("--input-size is required: the convolution's input, e.g. 3x3 or 2x5x5")
         if fmt not in ("table", "dense", "coo", "csv", "npy"):
             raise UsageError(f"--format {fmt!r}: choose table, dense, coo, csv or npy")
+        if fmt != "table" and (overlap or (verify and fmt == "npy")):
+            raise UsageError(
+                f"--format {fmt} writes only the matrix: --overlap (and --verify with npy) go with the table or --json"
+            )
+        if json_ and fmt != "table":
+            raise UsageError("--json and --format are two output formats: give one")
         import numpy as np
 
         from tconvcalc.engine import matrix as matrices
@@ -109,10 +115,10 @@ def matrix(
         result = matrices.build(
             w,
             size,
-            tokens.parse_per_dim(stride, n, "--stride"),
-            tokens.parse_padding(padding, n),
-            tokens.parse_per_dim(dilation, n, "--dilation"),
-            groups,
+            tokens.parse_per_dim(stride or "1", n, "--stride"),
+            tokens.parse_padding(padding or "0", n),
+            tokens.parse_per_dim(dilation or "1", n, "--dilation"),
+            groups or 1,
             transpose,
         )
         m = result.matrix
@@ -125,6 +131,14 @@ def matrix(
         from tconvcalc.engine.functional import verify as verify_matrix
 
         diff = verify_matrix(result) if verify else None
+        counts, uniform = None, True
+        if overlap:
+            from tconvcalc.core.invert import uniform_overlap
+
+            counts = matrices.overlap_counts(
+                w.shape[2:], result.input_shape[1:], result.stride, result.padding, result.dilation
+            )
+            uniform = all(uniform_overlap(k, s, d) for k, s, d in zip(w.shape[2:], result.stride, result.dilation))
         values: list[object] = [labels[int(v) - 1] for v in m.value] if labels else m.value.tolist()
         if json_:
             import json
@@ -143,6 +157,8 @@ def matrix(
                 doc["output_padding"] = list(result.output_padding)
             if diff is not None:
                 doc["verify_max_abs_difference"] = diff
+            if counts is not None:
+                doc["overlap"] = {"counts": counts.tolist(), "uniform": uniform}
             typer.echo(json.dumps(doc))
         elif fmt != "table":
             matrixview.emit(result, fmt, labels, precision)
@@ -150,13 +166,7 @@ def matrix(
             from tconvcalc.render import reports
 
             reports.print_matrix_result(result, rows, cols, labels, precision)
-        if overlap and not json_:
-            from tconvcalc.core.invert import uniform_overlap
-
-            counts = matrices.overlap_counts(
-                w.shape[2:], result.input_shape[1:], result.stride, result.padding, result.dilation
-            )
-            uniform = all(uniform_overlap(k, s, d) for k, s, d in zip(w.shape[2:], result.stride, result.dilation))
+        if counts is not None and not json_:
             matrixview.print_overlap(counts, uniform, w.shape[2:], result.stride, result.dilation)
         if diff is not None and not json_:
             typer.echo(

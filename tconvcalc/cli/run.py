@@ -25,55 +25,25 @@ from tconvcalc.cli.app import (
     errors,
     output_mode,
 )
+from tconvcalc.cli.options import ConventionOptions, LayerOptions
 from tconvcalc.core.errors import LayerError, UsageError
 
 
 def _run_convention(
-    x: Any,
-    w: Any,
-    b: Any,
-    n: int,
-    convention: str,
-    stride: str,
-    dilation: str,
-    padding: str,
-    output_padding: str | None,
-    groups: int,
-    pads: str | None,
-    auto_pad: str | None,
-    output_shape: str | None,
-    consistent: bool,
-    weight_layout: str | None,
-    transpose_kernel: bool,
-    mode: str,
-    precision: int,
-    save: str | None,
-) -> None:
+    x: Any, w: Any, b: Any, n: int, framework: ConventionOptions, layer: LayerOptions, memory_limit: int
+) -> tuple[Any, Any]:
     """run --convention: the kernel in the framework's layout, the framework's crop of the full output."""
     from tconvcalc.cli import conventions
     from tconvcalc.engine import relayout
-    from tconvcalc.io import tensorio
 
-    if convention in ("keras", "tf", "jax") and groups != 1:
-        raise UsageError(f"--groups: {convention} has no groups in its transposed convolution")
-    w = relayout.torch_weight(w, n, convention, weight_layout, transpose_kernel)
-    p = conventions.from_tokens(
-        convention,
-        tuple(x.shape[-n:]),
-        n,
-        ",".join(map(str, w.shape[2:])),
-        stride,
-        dilation,
-        padding,
-        output_padding,
-        pads,
-        auto_pad,
-        output_shape,
-        consistent,
-    )
-    out = relayout.run_placement(x, w, b, p, groups, None)
-    if save is not None:
-        tensorio.save_tensor(save, out)
+    if framework.name in ("keras", "tf", "jax") and layer.groups not in (None, 1):
+        raise UsageError(f"--groups: {framework.name} has no groups in its transposed convolution")
+    w = relayout.torch_weight(w, n, framework.name, framework.weight_layout, framework.transpose_kernel)
+    p = conventions.placement(framework, layer, tuple(x.shape[-n:]), tuple(w.shape[2:]))
+    return relayout.run_placement(x, w, b, p, layer.groups or 1, memory_limit), p
+
+
+def _print_convention(out: Any, p: Any, n: int, mode: str, precision: int) -> None:
     from tconvcalc.render import tensorview
 
     if mode == "plain":
@@ -81,22 +51,20 @@ def _run_convention(
     elif mode == "json":
         import json
 
-        typer.echo(
-            json.dumps(
-                {
-                    "convention": convention,
-                    "output_shape": list(out.shape),
-                    "output": tensorview.to_nested(out),
-                    "dtype": str(out.dtype),
-                    "crops": [list(c) for c in p.crops],
-                    "notes": list(p.notes),
-                }
-            )
-        )
+        doc = {
+            "layer": f"ConvTranspose{n}d",
+            "convention": p.convention,
+            "output_shape": list(out.shape),
+            "output": tensorview.to_nested(out),
+            "dtype": str(out.dtype),
+            "crops": [list(c) for c in p.crops],
+            "notes": list(p.notes),
+        }
+        typer.echo(json.dumps(doc))
     else:
         from tconvcalc.render.console import console
 
-        tensorview.print_tensor(out, n, precision, f"ConvTranspose{n}d ({convention} convention)")
+        tensorview.print_tensor(out, n, precision, f"ConvTranspose{n}d ({p.convention} convention)")
         for note in p.notes:
             console().print(f"note: {note}", markup=False)
 
@@ -124,24 +92,26 @@ def run(
     dims: Annotated[
         int | None, typer.Option("--dims", min=1, max=3, help="Spatial dimensions (default: from the weight).")
     ] = None,
-    stride: Stride = "1",
-    padding: Padding = "0",
+    stride: Stride = None,
+    padding: Padding = None,
     output_padding: OutputPadding = None,
     output_size: OutputSize = None,
-    dilation: Dilation = "1",
-    groups: Groups = 1,
+    dilation: Dilation = None,
+    groups: Groups = None,
     conv: Conv = False,
     method: Annotated[
-        str,
-        typer.Option("--method", help="fast, scatter, matrix or zero-insert: four computations of the same result."),
-    ] = "fast",
+        str | None,
+        typer.Option(
+            "--method", help="fast (default), scatter, matrix or zero-insert: four computations of the same result."
+        ),
+    ] = None,
     check: Annotated[
         bool,
         typer.Option(
             "--check", help="Run all four methods and report the largest difference (exit 1 beyond rounding)."
         ),
     ] = False,
-    convention: Convention = "torch",
+    convention: Convention = None,
     pads: Pads = None,
     auto_pad: AutoPad = None,
     output_shape: OutputShape = None,
@@ -168,10 +138,20 @@ def run(
     from tconvcalc.cli import tokens
     from tconvcalc.io import tensorio
 
+    layer = LayerOptions(
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        output_size=output_size,
+        dilation=dilation,
+        groups=groups,
+    )
+    framework = ConventionOptions(convention, pads, auto_pad, output_shape, consistent, weight_layout, transpose_kernel)
     with errors():
         mode = output_mode(json_, plain)
-        if method not in ("fast", "scatter", "matrix", "zero-insert"):
+        if method not in (None, "fast", "scatter", "matrix", "zero-insert"):
             raise UsageError(f"--method {method!r}: choose fast, scatter, matrix or zero-insert")
+        limit = tensorio.parse_bytes(memory_limit)
         x = tensorio.read_tensor(input, key, "INPUT")
         w = tensorio.read_tensor(weight, key, "WEIGHT")
         b = None if bias is None else tensorio.read_tensor(bias, key, "--bias").reshape(-1)
@@ -179,29 +159,22 @@ def run(
         from tconvcalc.engine.run import run as run_layer
 
         n = infer_dims(w, dims)
-        if convention != "torch" or pads is not None or auto_pad is not None or output_shape is not None:
-            _run_convention(
-                x,
-                w,
-                b,
-                n,
-                convention,
-                stride,
-                dilation,
-                padding,
-                output_padding,
-                groups,
-                pads,
-                auto_pad,
-                output_shape,
-                consistent,
-                weight_layout,
-                transpose_kernel,
-                mode,
-                precision,
-                save,
-            )
+        if conv and (framework != ConventionOptions() and framework != ConventionOptions("torch")):
+            raise UsageError("--convention and its options describe a transposed convolution, not --conv")
+        if framework.placed:
+            for flag, given in (("--method", method), ("--check", check or None), ("--explain", explain or None)):
+                if given is not None:
+                    raise UsageError(f"{flag} does not apply to --convention {framework.name}")
+            out, p = _run_convention(x, w, b, n, framework, layer, limit)
+            if save is not None:
+                tensorio.save_tensor(save, out)
+            _print_convention(out, p, n, mode, precision)
             return
+        framework.check()
+        if framework.weight_layout is not None:
+            from tconvcalc.engine import relayout
+
+            w = relayout.torch_weight(w, n, "torch", framework.weight_layout, False)
         if conv and (output_padding is not None or output_size is not None):
             raise UsageError("--output-padding and --output-size apply to the transposed convolution, not --conv")
         if output_padding is not None and output_size is not None:
@@ -212,15 +185,15 @@ def run(
             b,
             dims=n,
             transposed=not conv,
-            stride=tokens.parse_per_dim(stride, n, "--stride"),
-            padding=tokens.parse_padding(padding, n),
+            stride=tokens.parse_per_dim(stride or "1", n, "--stride"),
+            padding=tokens.parse_padding(padding or "0", n),
             output_padding=tokens.parse_per_dim(output_padding or "0", n, "--output-padding"),
-            output_size=None if output_size is None else tokens.parse_output_size(output_size, n),
-            dilation=tokens.parse_per_dim(dilation, n, "--dilation"),
-            groups=groups,
-            method=method,
+            output_size=layer.given().get("output_size"),
+            dilation=tokens.parse_per_dim(dilation or "1", n, "--dilation"),
+            groups=groups or 1,
+            method=method or "fast",
             check=check,
-            memory_limit=tensorio.parse_bytes(memory_limit),
+            memory_limit=limit,
         )
         if save is not None:
             tensorio.save_tensor(save, result.output)

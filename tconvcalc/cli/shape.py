@@ -1,8 +1,13 @@
-"""`tconvcalc shape`: sizes of one layer, other layers, --compare, --convention and --batch."""
+"""`tconvcalc shape`: sizes of one layer, other layers, --compare, --convention and --batch.
+
+Every layer goes the one way: options -> :class:`~tconvcalc.cli.options.LayerOptions` -> spec
+(:func:`~tconvcalc.core.specs.parse_spec`) -> :func:`~tconvcalc.core.layer.apply` -> a typed result.
+"""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import fields
 from typing import Annotated, Any
 
 import typer
@@ -17,6 +22,7 @@ from tconvcalc.cli.app import (
     Explain,
     Groups,
     Json,
+    Kernel,
     OutChannels,
     OutputPadding,
     OutputShape,
@@ -29,10 +35,15 @@ from tconvcalc.cli.app import (
     errors,
     output_mode,
 )
+from tconvcalc.cli.options import ConventionOptions, LayerOptions
 from tconvcalc.core.errors import LayerError, TConvError, UsageError
 from tconvcalc.core.layer import format_shape
+from tconvcalc.core.specs import TYPES
 
-LAYERS = ("tconv", "conv", "maxpool", "avgpool", "maxunpool", "upsample")
+COMPARE_ALLOWED = frozenset(
+    {"kernel_size", "stride", "padding", "output_padding", "dilation", "groups", "out_channels", "output_size"}
+    | {"bias", "scale_factor", "mode", "align_corners"}
+)
 
 
 @app.command()
@@ -45,30 +56,46 @@ def shape(
             show_default=False,
         ),
     ] = None,
-    kernel_size: Annotated[
-        str | None, typer.Option("-k", "--kernel-size", help="Kernel size: an int, or one per dimension (3,5).")
-    ] = None,
-    dims: Dims = 2,
-    stride: Stride = "1",
-    padding: Padding = "0",
+    kernel_size: Kernel = None,
+    dims: Dims = None,
+    stride: Stride = None,
+    padding: Padding = None,
     output_padding: OutputPadding = None,
-    dilation: Dilation = "1",
-    groups: Groups = 1,
+    dilation: Dilation = None,
+    groups: Groups = None,
     out_channels: OutChannels = None,
     output_size: OutputSize = None,
+    bias: Annotated[
+        bool | None, typer.Option("--bias/--no-bias", help="Conv/ConvTranspose: a bias (counted in parameters).")
+    ] = None,
+    padding_mode: Annotated[
+        str | None, typer.Option("--padding-mode", help="Conv: zeros, reflect, replicate or circular.")
+    ] = None,
     conv: Conv = False,
     layer_type: Annotated[
-        str, typer.Option("--layer", help="tconv, conv, maxpool, avgpool, maxunpool or upsample.")
-    ] = "tconv",
+        str | None, typer.Option("--layer", help="tconv (default), conv, maxpool, avgpool, maxunpool or upsample.")
+    ] = None,
     ceil_mode: Annotated[
-        bool, typer.Option("--ceil-mode", help="Pooling: round the output size up (ceil_mode).")
-    ] = False,
+        bool | None, typer.Option("--ceil-mode/--no-ceil-mode", help="Pooling: round the output size up.")
+    ] = None,
+    count_include_pad: Annotated[
+        bool | None, typer.Option("--count-include-pad/--no-count-include-pad", help="AvgPool: count padding.")
+    ] = None,
+    divisor_override: Annotated[
+        int | None, typer.Option("--divisor-override", help="AvgPool: divide by this instead of the window size.")
+    ] = None,
+    return_indices: Annotated[
+        bool | None, typer.Option("--return-indices/--no-return-indices", help="MaxPool: also return indices.")
+    ] = None,
     scale_factor: Annotated[
         str | None, typer.Option("--scale-factor", help="Upsample: a float, or one per dimension (2,1.5).")
     ] = None,
     interp_mode: Annotated[
         str | None,
         typer.Option("--mode", help="Upsample: nearest, nearest-exact, area, linear, bilinear, bicubic, trilinear."),
+    ] = None,
+    align_corners: Annotated[
+        bool | None, typer.Option("--align-corners/--no-align-corners", help="Upsample: align_corners.")
     ] = None,
     compare: Annotated[
         bool,
@@ -77,7 +104,7 @@ def shape(
     batch: Annotated[
         str | None, typer.Option("--batch", help="JSON Lines of queries (FILE or -): one JSON result per line.")
     ] = None,
-    convention: Convention = "torch",
+    convention: Convention = None,
     pads: Pads = None,
     auto_pad: AutoPad = None,
     output_shape: OutputShape = None,
@@ -87,12 +114,30 @@ def shape(
     plain: Plain = False,
 ) -> None:
     """Output shape of a ConvTranspose (default), a Conv (--conv) or another layer (--layer)."""
-    from tconvcalc.cli import conventions, tokens
-    from tconvcalc.core import layer
-
+    layer = LayerOptions(
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+        groups=groups,
+        out_channels=out_channels,
+        output_size=output_size,
+        bias=bias,
+        padding_mode=padding_mode,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+        divisor_override=divisor_override,
+        return_indices=return_indices,
+        scale_factor=scale_factor,
+        mode=interp_mode,
+        align_corners=align_corners,
+    )
+    framework = ConventionOptions(convention, pads, auto_pad, output_shape, consistent)
     with errors():
         mode = output_mode(json_, plain)
         if batch is not None:
+            _refuse_with_batch(size, dims, layer, framework, conv, layer_type, compare, explain, json_, plain)
             from tconvcalc.io import batch as batches
 
             failed = batches.run_batch(batch, sys.stdout)
@@ -101,220 +146,157 @@ def shape(
             return
         if size is None:
             raise UsageError("give SIZE (or --batch FILE)")
-        kind = "conv" if conv else layer_type
-        if kind not in LAYERS:
-            raise UsageError(f"--layer {layer_type!r}: choose one of {', '.join(LAYERS)}")
-        values = tokens.parse_shape(size, dims)
-        if convention != "torch" or pads is not None or auto_pad is not None or output_shape is not None:
-            if kind != "tconv" or compare:
+        if conv and layer_type not in (None, "conv"):
+            raise UsageError(f"--conv is --layer conv; it does not go with --layer {layer_type}")
+        kind = "conv" if conv else layer_type or "tconv"
+        if kind not in TYPES:
+            raise UsageError(f"--layer {kind!r}: choose one of {', '.join(TYPES)}", param="type")
+        from tconvcalc.cli import tokens
+
+        values = tokens.parse_ints(size, "SIZE")
+        if framework.placed:
+            if kind != "tconv" or compare or explain:
                 raise UsageError(
-                    "--convention, --pads, --auto-pad and --output-shape describe a transposed convolution"
+                    "--convention, --pads, --auto-pad and --output-shape describe one transposed convolution: "
+                    "they do not go with --conv, --layer, --compare or --explain"
                 )
-            placement = conventions.from_tokens(
-                convention,
-                values,
-                dims,
-                kernel_size,
-                stride,
-                dilation,
-                padding,
-                output_padding,
-                pads,
-                auto_pad,
-                output_shape,
-                consistent,
-            )
-            _print_placement(placement, values, dims, groups, out_channels, mode)
+            _print_placement(framework, layer, values, dims, mode)
             return
-        if compare or kind not in ("tconv", "conv"):
-            _other_layer(
-                kind,
-                values,
-                dims,
-                kernel_size,
-                stride,
-                padding,
-                output_padding,
-                dilation,
-                groups,
-                out_channels,
-                output_size,
-                ceil_mode,
-                scale_factor,
-                interp_mode,
-                compare,
-                mode,
-            )
-            return
-        if kernel_size is None:
-            raise UsageError("missing --kernel-size (-k)")
-        source = layer.TensorShape.from_tuple(values, dims)
-        k, s, d = (
-            tokens.parse_per_dim(v, dims, n)
-            for v, n in ((kernel_size, "--kernel-size"), (stride, "--stride"), (dilation, "--dilation"))
-        )
-        pad = tokens.parse_padding(padding, dims)
-        if conv:
-            if output_padding is not None or output_size is not None:
-                raise UsageError("--output-padding and --output-size apply to the transposed convolution, not --conv")
-            result = layer.conv_layer(source, k, s, pad, d, groups, out_channels)
-        else:
-            if output_padding is not None and output_size is not None:
+        framework.check()
+        if compare:
+            if layer_type is not None or conv or explain:
                 raise UsageError(
-                    "give --output-padding or --output-size, not both (output_size replaces output_padding)"
+                    "--compare shows tconv, maxunpool and upsample: it does not take --layer, --conv or --explain"
                 )
-            op = tokens.parse_per_dim(output_padding or "0", dims, "--output-padding")
-            want = None if output_size is None else tokens.parse_output_size(output_size, dims)
-            result = layer.conv_transpose_layer(source, k, s, pad, op, d, groups, out_channels, want)
-        if mode == "plain":
-            typer.echo(format_shape(result.output_shape))
-        elif mode == "json":  # the scripting path: no render module, no rich
-            import json
-
-            doc = result.to_json()
-            if explain:
-                from tconvcalc.render.reports import explain_lines
-
-                doc["explain"] = explain_lines(result)
-            typer.echo(json.dumps(doc))
-        else:
-            from tconvcalc.render import reports
-
-            reports.print_layer(result, explain)
+            _compare(layer, values, dims, mode)
+            return
+        _one_layer(kind, layer, values, dims, explain, mode)
 
 
-def _other_layer(
-    kind: str,
-    values: tuple[int, ...],
-    dims: int,
-    kernel_size: str | None,
-    stride: str,
-    padding: str,
-    output_padding: str | None,
-    dilation: str,
-    groups: int,
-    out_channels: int | None,
-    output_size: str | None,
-    ceil_mode: bool,
-    scale_factor: str | None,
-    interp_mode: str | None,
-    compare: bool,
-    mode: str,
+def _refuse_with_batch(*given: Any) -> None:
+    """--batch reads every question from its lines: any other option would be ignored, so it is refused."""
+    size, dims, layer, framework, conv, layer_type, compare, explain, json_, plain = given
+    if size is not None or dims is not None or conv or layer_type or compare or explain or json_ or plain:
+        raise UsageError("--batch takes every question from its lines: give no SIZE or other option with it")
+    if any(getattr(layer, f.name) is not None for f in fields(layer)) or framework != ConventionOptions():
+        raise UsageError("--batch takes every question from its lines: give no layer option with it")
+
+
+def _one_layer(
+    kind: str, layer: LayerOptions, values: tuple[int, ...], dims: int | None, explain: bool, mode: str
 ) -> None:
-    """shape --layer maxpool|avgpool|maxunpool|upsample, and --compare: specs handed to batch.query."""
-    from tconvcalc.cli import tokens
-    from tconvcalc.io import batch as batches
+    from tconvcalc.core.layer import LayerShape, TensorShape, apply
 
-    def ints(token: str | None, name: str) -> list[int] | None:
-        return None if token is None else list(tokens.parse_per_dim(token, dims, name))
-
-    k = ints(kernel_size, "--kernel-size")
-    base: dict[str, Any] = {"input": list(values), "dims": dims}
-    if compare:
-        if k is None:
-            raise UsageError("--compare needs --kernel-size (and --stride) of the ConvTranspose")
-        s = ints(stride, "--stride")
-        tconv = {
-            **base,
-            "type": "tconv",
-            "kernel_size": k,
-            "stride": s,
-            "padding": ints(padding, "--padding"),
-            "output_padding": ints(output_padding or "0", "--output-padding"),
-            "dilation": ints(dilation, "--dilation"),
-            "groups": groups,
-        }
-        if out_channels is not None:
-            tconv["out_channels"] = out_channels
-        unpool = {**base, "type": "maxunpool", "kernel_size": k, "stride": s, "padding": ints(padding, "--padding")}
-        upsample = {
-            **base,
-            "type": "upsample",
-            "mode": interp_mode or {1: "linear", 2: "bilinear", 3: "trilinear"}[dims],
-            "scale_factor": _floats(scale_factor, dims) if scale_factor else [float(v) for v in s or [1]],
-        }
-        rows: list[tuple[dict[str, Any], Any, str | None]] = []
-        for each in (tconv, unpool, upsample):
-            try:
-                rows.append((each, batches.query(each), None))
-            except TConvError as exc:
-                rows.append((each, None, str(exc)))
-        if mode == "rich":
-            from tconvcalc.render import reports
-
-            reports.print_compare(rows, dims)
-        elif mode == "json":
-            import json
-
-            typer.echo(json.dumps([doc or {"operation": each["type"], "error": err} for each, doc, err in rows]))
-        else:
-            for each, doc, _ in rows:
-                typer.echo(f"{each['type']} {format_shape(tuple(doc['output_shape'])) if doc else 'error'}")
-        return
-    spec: dict[str, Any] = {**base, "type": kind}
-    if kind in ("maxpool", "avgpool", "maxunpool"):
-        spec.update(kernel_size=k, padding=ints(padding, "--padding"))
-        if stride != "1":  # the pools' stride defaults to the kernel size
-            spec["stride"] = ints(stride, "--stride")
-    if kind == "maxpool":
-        spec.update(dilation=ints(dilation, "--dilation"), ceil_mode=ceil_mode)
-    if kind == "avgpool":
-        spec["ceil_mode"] = ceil_mode
-    if kind == "maxunpool" and output_size is not None:
-        spec["output_size"] = list(tokens.parse_output_size(output_size, dims))
-    if kind == "upsample":
-        if output_size is not None:
-            spec["size"] = list(tokens.parse_output_size(output_size, dims))
-        if scale_factor is not None:
-            spec["scale_factor"] = _floats(scale_factor, dims)
-        spec["mode"] = interp_mode or "nearest"
-    doc = batches.query({key: value for key, value in spec.items() if value is not None})
-    if mode == "json":
+    spec = layer.spec(kind)
+    result = apply(spec, TensorShape.read(values, dims, [spec]))
+    if explain and not isinstance(result, LayerShape):
+        raise UsageError(f"--explain shows the convolution formulas; it does not apply to {result.layer}")
+    explained = result if explain and isinstance(result, LayerShape) else None
+    if mode == "plain":
+        typer.echo(format_shape(result.output_shape))
+    elif mode == "json":  # the scripting path: no render module, no rich
         import json
 
+        doc = result.to_json()
+        if explained is not None:
+            from tconvcalc.render.reports import explain_lines
+
+            doc["explain"] = explain_lines(explained)
         typer.echo(json.dumps(doc))
-    elif mode == "plain":
-        typer.echo(format_shape(tuple(doc["output_shape"])))
     else:
         from tconvcalc.render import reports
 
-        reports.print_query(doc)
+        reports.print_result(result, explain)
 
 
-def _floats(token: str, dims: int) -> list[float]:
-    try:
-        values = [float(v) for v in token.replace("x", ",").split(",")]
-    except ValueError:
-        raise UsageError(f"--scale-factor: {token!r} is not a number or one number per dimension") from None
-    if len(values) == 1:
-        return values * dims
-    if len(values) != dims:
-        raise UsageError(f"--scale-factor has {len(values)} values but --dims is {dims}")
-    return values
+def _compare(layer: LayerOptions, values: tuple[int, ...], dims: int | None, mode: str) -> None:
+    """--compare: a ConvTranspose, MaxUnpool and interpolate built from the same options on the same input."""
+    from dataclasses import replace
+
+    from tconvcalc.core.layer import LayerResult, TensorShape, apply
+    from tconvcalc.core.specs import implied_dims
+
+    if layer.kernel_size is None:
+        raise UsageError("--compare needs --kernel-size (and --stride) of the ConvTranspose")
+    for key in layer.given():
+        if key not in COMPARE_ALLOWED:
+            raise UsageError(f"--{key.replace('_', '-')} does not apply to --compare", param=key)
+    tconv = replace(layer, scale_factor=None, mode=None, align_corners=None).spec("tconv")
+    n = dims or implied_dims(tconv) or TensorShape.read(values, None).dims
+    unpool = LayerOptions(
+        kernel_size=layer.kernel_size, stride=layer.stride, padding=layer.padding, output_size=layer.output_size
+    ).spec("maxunpool")
+    stride = layer.given().get("stride", 1)
+    upsample = LayerOptions(
+        scale_factor=layer.scale_factor if layer.output_size is None and layer.scale_factor is not None else None,
+        output_size=layer.output_size,
+        mode=layer.mode or {1: "linear", 2: "bilinear", 3: "trilinear"}[n],
+        align_corners=layer.align_corners,
+    )
+    if upsample.scale_factor is None and upsample.output_size is None:
+        scale = ",".join(str(float(v)) for v in (stride if isinstance(stride, tuple) else (stride,)))
+        upsample = replace(upsample, scale_factor=scale)
+    specs = [tconv, unpool, upsample.spec("upsample")]
+    source = TensorShape.read(values, dims, specs)
+    rows: list[tuple[Any, LayerResult | None, TConvError | None]] = []
+    for spec in specs:
+        try:
+            rows.append((spec, apply(spec, source), None))
+        except TConvError as exc:
+            rows.append((spec, None, exc))
+    if mode == "rich":
+        from tconvcalc.render import reports
+
+        reports.print_compare(rows, source.dims)
+    elif mode == "json":
+        import json
+
+        typer.echo(
+            json.dumps(
+                [
+                    result.to_json()
+                    if result
+                    else {"type": spec.TYPE, "error": str(err), "exit_code": int(getattr(err, "exit_code", 1))}
+                    for spec, result, err in rows
+                ]
+            )
+        )
+    else:
+        for spec, result, _ in rows:
+            typer.echo(f"{spec.TYPE} {format_shape(result.output_shape) if result else 'error'}")
+    refused = [(spec, err) for spec, _, err in rows if err is not None]
+    if refused:
+        spec, err = refused[0]
+        raise LayerError(f"{spec.TYPE} is refused: {err}")
 
 
 def _print_placement(
-    p: Any, values: tuple[int, ...], dims: int, groups: int, out_channels: int | None, mode: str
+    framework: ConventionOptions, layer: LayerOptions, values: tuple[int, ...], dims: int | None, mode: str
 ) -> None:
+    from tconvcalc.cli.conventions import placement
     from tconvcalc.core import conventions
+    from tconvcalc.core.layer import TensorShape, channels_for
 
-    lead = list(values[: len(values) - dims])
-    if lead and out_channels is not None:
-        lead[-1] = out_channels
+    source = TensorShape.read(values, dims, implied=layer.implied_dims())
+    p = placement(framework, layer, source.spatial)
+    _, cout = channels_for(source, layer.out_channels, layer.groups or 1)
+    lead = list(source.as_tuple()[: -source.dims])
+    if lead and cout is not None:
+        lead[-1] = cout
     shape = (*lead, *p.output_size)
     if mode == "plain":
         typer.echo(format_shape(shape))
         return
     exact, same = conventions.torch_equivalent(p), conventions.torch_same_shape(p)
+    d = source.dims
     doc = {
+        "layer": f"ConvTranspose{d}d",
         "convention": p.convention,
-        "input_shape": list(values),
+        "input_shape": list(source.as_tuple()),
         "output_shape": list(shape),
         "full_size": list(p.full_size),
         "crops": [list(c) for c in p.crops],
-        "torch_equivalent": None
-        if exact is None
-        else {"padding": list(exact[:dims]), "output_padding": list(exact[dims:])},
+        "torch_equivalent": None if exact is None else {"padding": list(exact[:d]), "output_padding": list(exact[d:])},
         "torch_same_shape": None
         if same is None or exact is not None
         else {"padding": list(same[0]), "output_padding": list(same[1])},

@@ -30,14 +30,15 @@ def translate(
     size: Annotated[str, typer.Argument(metavar="SIZE", help="Input shape, as in shape.", show_default=False)],
     kernel_size: Kernel,
     convention: Annotated[
-        str, typer.Option("--from", help="The convention the layer is given in: torch, onnx, keras, tf, jax.")
-    ] = "torch",
-    dims: Dims = 2,
-    stride: Stride = "1",
-    padding: Padding = "0",
+        str | None,
+        typer.Option("--from", help="The convention the layer is given in: torch (default), onnx, keras, tf, jax."),
+    ] = None,
+    dims: Dims = None,
+    stride: Stride = None,
+    padding: Padding = None,
     output_padding: OutputPadding = None,
-    dilation: Dilation = "1",
-    groups: Groups = 1,
+    dilation: Dilation = None,
+    groups: Groups = None,
     out_channels: OutChannels = None,
     pads: Pads = None,
     auto_pad: AutoPad = None,
@@ -47,41 +48,26 @@ def translate(
 ) -> None:
     """The same transposed convolution in PyTorch, ONNX, Keras, TF and JAX, and where no exact equivalent exists."""
     from tconvcalc.cli import conventions, tokens
+    from tconvcalc.cli.options import ConventionOptions, LayerOptions
     from tconvcalc.core import translate as translation
+    from tconvcalc.core.layer import TensorShape, channels_for
 
+    layer = LayerOptions(
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+        groups=groups,
+        out_channels=out_channels,
+    )
     with errors():
-        values = tokens.parse_shape(size, dims)
-        p = conventions.from_tokens(
-            convention,
-            values,
-            dims,
-            kernel_size,
-            stride,
-            dilation,
-            padding,
-            output_padding,
-            pads,
-            auto_pad,
-            output_shape,
-            consistent,
-        )
-        cin = values[-dims - 1] if len(values) > dims else None
-        t = translation.translate(p, groups, cin, out_channels if out_channels is not None else cin)
-        doc = {
-            "from": convention,
-            "input_size": list(p.input_size),
-            "output_size": list(p.output_size),
-            "crops": [list(c) for c in p.crops],
-            "torch": t.torch,
-            "torch_same_shape": t.torch_same_shape,
-            "onnx": t.onnx,
-            "keras": t.keras,
-            "tf": t.tf,
-            "jax": t.jax,
-            "exact_recipe": t.exact_recipe,
-            "weights": list(t.weights),
-            "notes": list(p.notes),
-        }
+        source = TensorShape.read(tokens.parse_ints(size, "SIZE"), dims, implied=layer.implied_dims())
+        framework = ConventionOptions(convention, pads, auto_pad, output_shape, consistent)
+        p = conventions.placement(framework, layer, source.spatial)
+        cin, cout = channels_for(source, out_channels, groups or 1)
+        t = translation.translate(p, groups or 1, cin, cout)
+        doc = t.to_json()
         if json_:
             import json
 

@@ -8,7 +8,7 @@ hyperparameters restores input size ``i`` with ``output_padding = (i + 2p - d(k-
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -36,10 +36,14 @@ def invert_dim(i: int, k: int, s: int, p: int, d: int) -> DimInverse:
     (23, 24)
     """
     (o,) = sizes.conv_output_size((i,), k, s, p, d)
-    lo = (o - 1) * s - 2 * p + sizes.effective_kernel(k, d)
+    lo = sizes.full_size(o, k, s, d) - 2 * p
     preimage = range(max(lo, 1), lo + s)
     return DimInverse(
-        i, o, (i + 2 * p - d * (k - 1) - 1) % s, (preimage[0], preimage[-1]), tuple((size, size - lo) for size in preimage)
+        i,
+        o,
+        sizes.restoring_output_padding(i, k, s, 2 * p, d),
+        (preimage[0], preimage[-1]),
+        tuple((size, size - lo) for size in preimage),
     )
 
 
@@ -106,12 +110,19 @@ def solve_transpose(i: int, o: int, max_kernel: int, max_stride: int, max_dilati
     [(2, 2, 0, 0), (4, 2, 1, 0), (1, 2, 0, 1), (3, 2, 1, 1)]
     """
     _check_sizes(i, o)
+    return transpose_solutions(i, o, range(1, max_kernel + 1), range(1, max_stride + 1), range(1, max_dilation + 1))
+
+
+def transpose_solutions(
+    i: int, o: int, kernels: Iterable[int], strides: Iterable[int], dilations: Iterable[int]
+) -> list[Solution]:
+    """The one ConvTranspose solver: every ``(p, op)`` for each ``(k, s, d)`` given, ranked."""
     found = []
-    for k in range(1, max_kernel + 1):
-        for s in range(1, max_stride + 1):
-            for d in range(1, max_dilation + 1):
-                for op in range(max(s, d)):
-                    twice_p = (i - 1) * s + d * (k - 1) + op + 1 - o
+    for k in kernels:
+        for s in strides:
+            for d in dilations:
+                for op in range(sizes.output_padding_limit(s, d)):
+                    twice_p = sizes.full_size(i, k, s, d) + op - o
                     if twice_p >= 0 and twice_p % 2 == 0:
                         p = twice_p // 2
                         found.append(Solution(k, s, p, op, d, uniform_overlap(k, s, d), p > d * (k - 1)))
@@ -125,15 +136,22 @@ def solve_conv(i: int, o: int, max_kernel: int, max_stride: int, max_dilation: i
     ``output_padding`` is the one a ConvTranspose needs to undo it; ``uniform_overlap`` is that ConvT's.
     """
     _check_sizes(i, o)
+    return conv_solutions(i, o, range(1, max_kernel + 1), range(1, max_stride + 1), range(1, max_dilation + 1))
+
+
+def conv_solutions(
+    i: int, o: int, kernels: Iterable[int], strides: Iterable[int], dilations: Iterable[int]
+) -> list[Solution]:
+    """The one Conv solver: every symmetric padding ``p`` for each ``(k, s, d)`` given, ranked."""
     found = []
-    for k in range(1, max_kernel + 1):
-        for s in range(1, max_stride + 1):
-            for d in range(1, max_dilation + 1):
+    for k in kernels:
+        for s in strides:
+            for d in dilations:
                 k_eff = sizes.effective_kernel(k, d)
                 # i + 2p - k_eff must lie in [(o-1)s, (o-1)s + s - 1]
                 low, high = (o - 1) * s + k_eff - i, (o - 1) * s + s - 1 + k_eff - i
                 for p in range(max(0, -(-low // 2)), high // 2 + 1):
-                    op = (i + 2 * p - k_eff) % s
+                    op = sizes.restoring_output_padding(i, k, s, 2 * p, d)
                     found.append(Solution(k, s, p, op, d, uniform_overlap(k, s, d), p >= k_eff))
     return sorted(found, key=Solution.rank)
 

@@ -1,176 +1,26 @@
-"""Layers described as PyTorch constructor arguments, and whole networks checked layer by layer.
-
-One function, :func:`apply`, maps a layer spec (``{"type": "tconv", "kernel_size": 4, ...}``) and an input
-shape to the layer's result; ``check``, ``shape --batch`` and ``shape --layer`` all use it.
+"""Whole networks checked layer by layer, through the one layer model of :mod:`tconvcalc.core.specs` and
+:func:`tconvcalc.core.layer.apply` (the same path as ``shape`` and ``shape --batch``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tconvcalc.core import pool, sizes
-from tconvcalc.core.errors import LayerError, TConvError, UsageError
-from tconvcalc.core.layer import TensorShape, conv_layer, conv_transpose_layer
+from tconvcalc.core import sizes
+from tconvcalc.core.errors import ConfigError, LayerError, TConvError, UsageError
+from tconvcalc.core.invert import conv_solutions, transpose_solutions
+from tconvcalc.core.layer import TensorShape, apply
+from tconvcalc.core.specs import ConvSpec, ConvTransposeSpec, LayerSpec, parse_spec, spec_items, torch_name
 
-KEYS: dict[str, frozenset[str]] = {
-    "conv": frozenset(
-        {"out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias", "padding_mode"}
-    ),
-    "tconv": frozenset(
-        {
-            "out_channels",
-            "kernel_size",
-            "stride",
-            "padding",
-            "output_padding",
-            "dilation",
-            "groups",
-            "bias",
-            "output_size",
-        }
-    ),
-    "maxpool": frozenset({"kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"}),
-    "avgpool": frozenset({"kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"}),
-    "maxunpool": frozenset({"kernel_size", "stride", "padding", "output_size"}),
-    "upsample": frozenset({"scale_factor", "size", "mode", "align_corners", "recompute_scale_factor"}),
-}
 COMMON = frozenset({"name", "type", "expect", "match"})
-TORCH_NAMES = {
-    "conv": "Conv",
-    "tconv": "ConvTranspose",
-    "maxpool": "MaxPool",
-    "avgpool": "AvgPool",
-    "maxunpool": "MaxUnpool",
-    "upsample": "Upsample",
-}
 
 
-@dataclass(frozen=True)
-class Applied:
-    """One layer applied to one input shape."""
+def describe(spec: LayerSpec, dims: int) -> str:
+    """``ConvTranspose2d(k=4, s=2, p=1)``-style summary of a spec; defaults and channels are left out.
 
-    output: TensorShape
-    parameters: int
-    macs: int
-
-
-class ConfigError(UsageError):
-    """A malformed config, located by layer index and key so that the file's line can be named."""
-
-    def __init__(self, message: str, layer: int | None = None, key: str | None = None) -> None:
-        super().__init__(message)
-        self.layer, self.key = layer, key
-
-
-def validate_keys(spec: Mapping[str, Any], where: str, index: int | None = None) -> str:
-    """The layer's type, after refusing unknown types and keys (usage errors: exit 2)."""
-    kind = spec.get("type")
-    if kind not in KEYS:
-        raise ConfigError(f"{where}: unknown type {kind!r}; use one of {', '.join(KEYS)}", index, "type")
-    extra = spec.keys() - KEYS[kind]
-    unknown = sorted(extra - COMMON) if extra else ()
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} for type {kind!r}", index, unknown[0])
-    return str(kind)
-
-
-def _get(spec: Mapping[str, Any], key: str, default: Any = None) -> Any:
-    return spec[key] if key in spec else default
-
-
-def _flag(spec: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = spec.get(key, default)
-    if not isinstance(value, bool):
-        raise UsageError(f"{key} must be true or false, got {value!r}")
-    return value
-
-
-def _required(spec: Mapping[str, Any], key: str) -> Any:
-    if key not in spec:
-        raise UsageError(f"missing {key!r} for type {spec.get('type')!r}")
-    return spec[key]
-
-
-def apply(spec: Mapping[str, Any], source: TensorShape) -> Applied:
-    """Apply one layer spec to ``source``; raises LayerError for what PyTorch refuses."""
-    kind = str(spec.get("type"))
-    if kind in ("conv", "tconv"):
-        if _get(spec, "padding_mode", "zeros") != "zeros":
-            raise LayerError(
-                f"padding_mode={spec['padding_mode']!r}: only 'zeros' changes no shape "
-                "(and ConvTranspose supports only 'zeros')"
-            )
-        args = (_required(spec, "kernel_size"), _get(spec, "stride", 1), _get(spec, "padding", 0))
-        groups, cout = _get(spec, "groups", 1), _get(spec, "out_channels")
-        if kind == "conv":
-            lay = conv_layer(source, *args, _get(spec, "dilation", 1), groups, cout)
-        else:
-            lay = conv_transpose_layer(
-                source,
-                *args,
-                _get(spec, "output_padding", 0),
-                _get(spec, "dilation", 1),
-                groups,
-                cout,
-                _get(spec, "output_size"),
-            )
-        params = (lay.parameters or 0) - (0 if _flag(spec, "bias", True) else (lay.out_channels or 0))
-        batch = lay.batch or 1
-        if lay.in_channels is None or lay.out_channels is None:
-            macs = 0
-        elif kind == "conv":
-            macs = (
-                batch
-                * lay.out_channels
-                * (lay.in_channels // groups)
-                * math.prod(lay.kernel_size)
-                * math.prod(lay.output_spatial)
-            )
-        else:  # by its input: equals the MACs of the dual convolution
-            macs = (
-                batch
-                * lay.in_channels
-                * (lay.out_channels // groups)
-                * math.prod(lay.kernel_size)
-                * math.prod(lay.input_spatial)
-            )
-        return Applied(TensorShape.from_tuple(lay.output_shape, lay.dims), params, macs)
-    if kind in ("maxpool", "avgpool"):
-        _flag(spec, "ceil_mode", False)
-        out = pool.pool_size(
-            source.spatial,
-            _required(spec, "kernel_size"),
-            _get(spec, "stride"),
-            _get(spec, "padding", 0),
-            _get(spec, "dilation", 1),
-            _get(spec, "ceil_mode", False),
-            kind[:3],
-        )
-    elif kind == "maxunpool":
-        want = _get(spec, "output_size")
-        if want is not None:
-            want = tuple(sizes.per_dim(want, len(want), "output_size"))[-len(source.spatial) :]
-        out = pool.unpool_size(
-            source.spatial, _required(spec, "kernel_size"), _get(spec, "stride"), _get(spec, "padding", 0), want
-        )
-    else:
-        out = pool.upsample_size(
-            source.spatial,
-            _get(spec, "scale_factor"),
-            _get(spec, "size"),
-            _get(spec, "mode", "nearest"),
-            _get(spec, "align_corners"),
-        )
-    return Applied(TensorShape(out, source.channels, source.batch), 0, 0)
-
-
-def describe(spec: Mapping[str, Any], dims: int) -> str:
-    """``ConvTranspose2d(k=4, s=2, p=1)``-style summary of a spec; defaults are left out.
-
-    >>> describe({"type": "tconv", "kernel_size": [4, 4], "stride": 2, "output_padding": [0, 0]}, 2)
+    >>> describe(ConvTransposeSpec(kernel_size=(4, 4), stride=2, output_padding=(0, 0)), 2)
     'ConvTranspose2d(k=4, s=2)'
     """
     names = {
@@ -181,62 +31,45 @@ def describe(spec: Mapping[str, Any], dims: int) -> str:
         "dilation": "d",
         "groups": "g",
         "scale_factor": "scale",
-        "out_channels": "out",
     }
-    defaults = {"padding": 0, "output_padding": 0, "dilation": 1, "groups": 1, "ceil_mode": False}
+    defaults = {"padding": 0, "output_padding": 0, "dilation": 1, "groups": 1}
     parts = []
-    for key, value in spec.items():
-        if key in COMMON or key in ("input", "dims", "out_channels"):  # channels show in the shapes
+    for key, value in spec_items(spec).items():
+        if key == "out_channels":  # channels show in the shapes
             continue
-        if isinstance(value, (list, tuple)) and len(set(value)) == 1:
+        if isinstance(value, list) and len(set(value)) == 1:
             value = value[0]
         if key in defaults and value == defaults[key]:
             continue
-        parts.append(f"{names.get(key, key)}={list(value) if isinstance(value, (list, tuple)) else value}")
-    suffix = "" if spec.get("type") == "upsample" else f"{dims}d"
-    return f"{TORCH_NAMES.get(str(spec.get('type')), '?')}{suffix}({', '.join(parts)})"
+        parts.append(f"{names.get(key, key)}={value}")
+    return f"{torch_name(spec, dims)}({', '.join(parts)})"
 
 
-def fix_for(spec: Mapping[str, Any], source: TensorShape, want: Sequence[int]) -> str | None:
-    """The output_padding or padding that would make this layer produce the spatial size ``want``."""
-    kind = spec.get("type")
-    n = len(source.spatial)
+def fix_for(spec: LayerSpec, source: TensorShape, want: Sequence[int]) -> str | None:
+    """The output_padding or padding that would make this layer produce the spatial size ``want``, from the
+    same solvers as ``tconvcalc solve`` (kernel, stride and dilation kept; the layer's padding kept if it can be)."""
+    n = source.dims
+    if not isinstance(spec, (ConvTransposeSpec, ConvSpec)) or isinstance(spec.padding, str):
+        return None
     try:
-        k = sizes.per_dim(spec.get("kernel_size", 1), n, "kernel_size")
-        s = sizes.per_dim(spec.get("stride", 1), n, "stride")
-        d = sizes.per_dim(spec.get("dilation", 1), n, "dilation")
-        p = sizes.per_dim(spec.get("padding", 0), n, "padding")
+        k = sizes.per_dim(spec.kernel_size, n, "kernel_size")
+        s = sizes.per_dim(spec.stride, n, "stride")
+        d = sizes.per_dim(spec.dilation, n, "dilation")
+        p = sizes.per_dim(spec.padding, n, "padding")
     except TConvError:
         return None
-    if kind == "tconv":
-        ops, pads = [], []
-        for i, kk, ss, dd, pp, w in zip(source.spatial, k, s, d, p, want):
-            op = w - ((i - 1) * ss - 2 * pp + dd * (kk - 1) + 1)
-            if 0 <= op < max(ss, dd):
-                ops.append(op)
-                pads.append(pp)
-                continue
-            for op in range(max(ss, dd)):
-                twice = (i - 1) * ss + dd * (kk - 1) + op + 1 - w
-                if twice >= 0 and twice % 2 == 0:
-                    ops.append(op)
-                    pads.append(twice // 2)
-                    break
-            else:
-                return None
-        text = f"output_padding={_val(ops)}"
-        return text if tuple(pads) == tuple(p) else f"padding={_val(pads)}, {text}"
-    if kind == "conv":
-        pads = []
-        for i, kk, ss, dd, w in zip(source.spatial, k, s, d, want):
-            k_eff = sizes.effective_kernel(kk, dd)
-            low = (w - 1) * ss + k_eff - i
-            candidates = [q for q in range(max(0, -(-low // 2)), (low + ss - 1) // 2 + 1)]
-            if not candidates:
-                return None
-            pads.append(candidates[0])
+    solve = transpose_solutions if isinstance(spec, ConvTransposeSpec) else conv_solutions
+    chosen = []
+    for i, kk, ss, dd, pp, w in zip(source.spatial, k, s, d, p, want):
+        found = solve(i, w, (kk,), (ss,), (dd,))
+        if not found:
+            return None
+        chosen.append(next((x for x in found if x.padding == pp), found[0]))
+    pads = [x.padding for x in chosen]
+    if isinstance(spec, ConvSpec):
         return f"padding={_val(pads)}"
-    return None
+    text = f"output_padding={_val([x.output_padding for x in chosen])}"
+    return text if tuple(pads) == tuple(p) else f"padding={_val(pads)}, {text}"
 
 
 def _val(values: Sequence[int]) -> str:
@@ -249,7 +82,8 @@ class Step:
 
     name: str
     type: str
-    layer: str
+    layer: str  # the torch class, e.g. ConvTranspose2d
+    summary: str  # ConvTranspose2d(k=4, s=2, p=1)
     input_shape: list[int] | None
     output_shape: list[int] | None = None
     parameters: int = 0
@@ -265,6 +99,7 @@ class Step:
                 "name",
                 "type",
                 "layer",
+                "summary",
                 "input_shape",
                 "output_shape",
                 "parameters",
@@ -309,89 +144,115 @@ def _int_list(value: Any, what: str) -> list[int]:
     return value
 
 
-def validate_config(config: Mapping[str, Any]) -> tuple[list[int], int, list[dict[str, Any]]]:
-    """Input shape, number of spatial dims and layer specs of a config; usage errors name the problem."""
+@dataclass(frozen=True)
+class Network:
+    """A parsed config: the input, the number of spatial dimensions, and each layer's name, spec and table."""
+
+    input: TensorShape
+    layers: tuple[tuple[str, LayerSpec, Mapping[str, Any]], ...]
+
+    @property
+    def dims(self) -> int:
+        return self.input.dims
+
+
+def parse_config(config: Mapping[str, Any]) -> Network:
+    """Validate a config (keys, types, names) and read its input with the one SIZE rule; usage errors (exit 2)
+    name the layer and key."""
     unknown = sorted(set(config) - {"input", "layer", "dims"})
     if unknown:
         raise UsageError(f"unknown top-level key {unknown[0]!r} (expected input, layer and optionally dims)")
     if "input" not in config:
         raise UsageError("missing 'input' (the input shape, (N, C, *spatial) or (C, *spatial))")
     shape = _int_list(config["input"], "input")
-    dims = config.get("dims", len(shape) - 2)
-    if not isinstance(dims, int) or not 1 <= dims <= 3 or not 1 <= len(shape) - dims <= 2:
-        raise UsageError(
-            f"input {shape} with dims={dims}: give (N, C, *spatial) or (C, *spatial) with 1 to 3 spatial dims"
-        )
+    dims = config.get("dims")
+    if dims is not None and (type(dims) is not int or not 1 <= dims <= 3):
+        raise UsageError(f"dims must be 1, 2 or 3, got {dims!r}")
     layers = config.get("layer", [])
     if not isinstance(layers, list) or not layers:
         raise UsageError('no layers: add [[layer]] tables (TOML) or a "layer" list (JSON)')
     names: set[str] = {"input"}
-    for index, spec in enumerate(layers):
-        if not isinstance(spec, dict):
+    parsed = []
+    for index, table in enumerate(layers):
+        if not isinstance(table, dict):
             raise UsageError(f"layer {index + 1} is not a table")
-        name = spec.get("name", f"layer{index + 1}")
-        validate_keys(spec, f"layer {index + 1} ({name})", index)
+        name = table.get("name", f"layer{index + 1}")
+        if not isinstance(name, str):
+            raise ConfigError(f"layer {index + 1}: name must be a string, got {name!r}", index, "name")
+        where = f"layer {index + 1} ({name})"
+        try:
+            spec = parse_spec(table, ignore=COMMON)
+        except UsageError as exc:
+            raise ConfigError(f"{where}: {exc}", index, exc.param) from None
         if name in names:
-            raise UsageError(f"layer {index + 1}: duplicate name {name!r}")
-        if "match" in spec and spec["match"] not in names:
-            raise ConfigError(
-                f"layer {index + 1} ({name}): match={spec['match']!r} names no earlier layer", index, "match"
-            )
-        if "expect" in spec:
-            _int_list(spec["expect"], f"layer {index + 1} ({name}): expect")
+            raise ConfigError(f"layer {index + 1}: duplicate name {name!r}", index, "name")
+        if "match" in table and table["match"] not in names:
+            raise ConfigError(f"{where}: match={table['match']!r} names no earlier layer", index, "match")
+        if "expect" in table:
+            try:
+                _int_list(table["expect"], f"{where}: expect")
+            except UsageError as exc:
+                raise ConfigError(str(exc), index, "expect") from None
         names.add(name)
-    return shape, dims, layers
+        parsed.append((name, spec, table))
+    try:
+        source = TensorShape.read(shape, dims, [spec for _, spec, _ in parsed])
+    except UsageError as exc:
+        raise UsageError(f"input {shape}: {exc}") from None
+    if len(shape) == 1:
+        raise UsageError(f"input {shape}: give the whole shape, (N, C, *spatial) or (C, *spatial)")
+    return Network(source, tuple(parsed))
 
 
-def check(config: Mapping[str, Any], input_shape: Sequence[int] | None = None, with_expect: bool = True) -> Report:
-    """Run the layers in order; stop at the first invalid one, keep going past failed expect/match."""
-    shape, dims, layers = validate_config(config)
-    if input_shape is not None:
-        shape = list(input_shape)
-    report = Report(shape)
-    outputs: dict[str, TensorShape] = {"input": TensorShape.from_tuple(shape, dims)}
-    current = outputs["input"]
+def check(
+    config: Mapping[str, Any] | Network, input_shape: Sequence[int] | None = None, with_expect: bool = True
+) -> Report:
+    """Every layer in order: all failures are reported. A failed expect/match continues with the shape the
+    layer really produces; a layer PyTorch refuses leaves everything after it not reached."""
+    net = config if isinstance(config, Network) else parse_config(config)
+    current = net.input if input_shape is None else TensorShape.from_tuple(input_shape, net.dims)
+    report = Report(list(current.as_tuple()))
+    outputs: dict[str, TensorShape] = {"input": current}
     stopped = False
-    for index, spec in enumerate(layers):
-        name = spec.get("name", f"layer{index + 1}")
-        step = Step(name, spec["type"], describe(spec, dims), list(current.as_tuple()) if not stopped else None)
+    for name, spec, table in net.layers:
+        step = Step(
+            name,
+            spec.TYPE,
+            torch_name(spec, net.dims),
+            describe(spec, net.dims),
+            list(current.as_tuple()) if not stopped else None,
+        )
         report.steps.append(step)
         if stopped:
             continue
         try:
-            applied = apply(spec, current)
-        except UsageError as exc:  # a malformed value: the config is at fault, not the numbers
-            raise ConfigError(f"layer {index + 1} ({name}): {exc}", index) from None
+            result = apply(spec, current)
         except LayerError as exc:
             step.status, step.message, stopped = "invalid", str(exc), True
             continue
-        step.output_shape, step.parameters, step.macs = (
-            list(applied.output.as_tuple()),
-            applied.parameters,
-            applied.macs,
-        )
+        step.output_shape, step.parameters, step.macs = list(result.output_shape), result.parameters or 0, result.macs
         step.status = "ok"
-        if with_expect and "expect" in spec and list(spec["expect"]) != step.output_shape:
+        if with_expect and "expect" in table and list(table["expect"]) != step.output_shape:
             step.status = "expect failed"
-            step.message = f"expected {spec['expect']}, got {step.output_shape}"
-        if "match" in spec:
-            target = outputs[spec["match"]].spatial
-            if tuple(applied.output.spatial) != tuple(target):
+            step.message = f"expected {table['expect']}, got {step.output_shape}"
+        if "match" in table:
+            target = outputs[table["match"]].spatial
+            if tuple(result.output.spatial) != tuple(target):
                 step.status = "match failed"
                 step.message = (
-                    f"spatial size {list(applied.output.spatial)} does not match {spec['match']!r} {list(target)}"
+                    f"spatial size {list(result.output.spatial)} does not match {table['match']!r} {list(target)}"
                 )
                 step.fix = fix_for(spec, current, target)
-        outputs[name] = current = applied.output
+        outputs[name] = current = result.output
     return report
 
 
 def sweep(config: Mapping[str, Any], low: int, high: int) -> list[int]:
     """The spatial sizes in [low, high] (every spatial dim set to it) for which the network passes
     (expectations ignored: they hold for one size)."""
-    shape, dims, _ = validate_config(config)
-    lead = shape[: len(shape) - dims]
-    return [v for v in range(low, high + 1) if check(config, [*lead, *([v] * dims)], with_expect=False).ok]
+    net = parse_config(config)
+    lead = net.input.as_tuple()[: -net.dims]
+    return [v for v in range(low, high + 1) if check(net, [*lead, *([v] * net.dims)], with_expect=False).ok]
 
 
 def describe_sizes(sizes: Sequence[int], low: int, high: int) -> str:

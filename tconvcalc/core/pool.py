@@ -119,7 +119,7 @@ def upsample_size(
     """
     n = len(input_size)
     if mode not in MODES:
-        raise LayerError(f"mode={mode!r} is not one of {', '.join(MODES)}")
+        raise UsageError(f"mode={mode!r} is not one of {', '.join(MODES)}", param="mode")
     needed = MODES[mode]
     if needed is not None and needed != n:
         raise LayerError(f"mode={mode!r} needs {needed} spatial dimension(s), the input has {n}")
@@ -130,8 +130,8 @@ def upsample_size(
     if size is not None:
         out = sizes.per_dim(size, n, "size")
     else:
-        scales = _scales(scale_factor, n)
-        out = tuple(math.floor(float(i) * f) for i, f in zip(input_size, scales))
+        factors = scales(scale_factor, n)
+        out = tuple(math.floor(float(i) * f) for i, f in zip(input_size, factors))
     smallest = 0 if mode == "area" else 1  # 'area' is adaptive average pooling, which allows empty outputs
     for dim, (i, o) in enumerate(zip(input_size, out)):
         if o < smallest or i < 1:
@@ -139,7 +139,7 @@ def upsample_size(
     return out
 
 
-def _scales(scale_factor: float | Sequence[float] | None, n: int) -> tuple[float, ...]:
+def scales(scale_factor: float | Sequence[float] | None, n: int) -> tuple[float, ...]:
     if isinstance(scale_factor, (int, float)) and not isinstance(scale_factor, bool):
         return (float(scale_factor),) * n
     if isinstance(scale_factor, Sequence) and not isinstance(scale_factor, str):

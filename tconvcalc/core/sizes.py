@@ -21,11 +21,11 @@ def _as_int(value: object, name: str) -> int:
     if type(value) is int:  # the common case, without the ABC checks below (shape --batch runs this a lot)
         return value
     if isinstance(value, bool):
-        raise UsageError(f"{name} must be an integer, got {value!r}")
+        raise UsageError(f"{name} must be an integer, got {value!r}", param=name)
     try:
         return operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        raise UsageError(f"{name} must be an integer, got {value!r}") from None
+        raise UsageError(f"{name} must be an integer, got {value!r}", param=name) from None
 
 
 def per_dim(value: IntArg, ndim: int, name: str) -> tuple[int, ...]:
@@ -53,7 +53,7 @@ def per_dim(value: IntArg, ndim: int, name: str) -> tuple[int, ...]:
         if len(values) == 1:
             return values * ndim
         if len(values) != ndim:
-            raise UsageError(f"{name} has {len(values)} values but the layer has {ndim} spatial dimensions")
+            raise UsageError(f"{name} has {len(values)} values but the layer has {ndim} spatial dimensions", param=name)
         return values
     return (_as_int(value, name),) * ndim
 
@@ -101,6 +101,32 @@ def effective_kernel(k: int, d: int) -> int:
     return d * (k - 1) + 1
 
 
+def full_size(i: int, k: int, s: int, d: int) -> int:
+    """The transposed convolution's output before any crop: ``(i-1)*s + d*(k-1) + 1``.
+
+    Every ConvT size (PyTorch's, each framework's placement, the inverse of a Conv) is this minus a crop.
+
+    >>> full_size(5, 3, 2, 1)
+    11
+    """
+    return (i - 1) * s + effective_kernel(k, d)
+
+
+def output_padding_limit(s: int, d: int) -> int:
+    """PyTorch accepts ``0 <= output_padding < max(stride, dilation)``."""
+    return max(s, d)
+
+
+def restoring_output_padding(i: int, k: int, s: int, padding_total: int, d: int) -> int:
+    """The ``output_padding`` with which the ConvT undoes a Conv of input size ``i``: Dumoulin & Visin's ``a``,
+    ``(i + 2p - d(k-1) - 1) mod s`` (``padding_total`` = both sides). Always below the stride.
+
+    >>> restoring_output_padding(24, 3, 2, 2, 1), restoring_output_padding(23, 3, 2, 2, 1)
+    (1, 0)
+    """
+    return (i + padding_total - effective_kernel(k, d)) % s
+
+
 def check_hyperparameters(
     kernel_size: Sequence[int],
     stride: Sequence[int],
@@ -116,21 +142,27 @@ def check_hyperparameters(
     """
     for dim, (k, s, (pb, pe), d) in enumerate(zip(kernel_size, stride, padding, dilation)):
         if k < 1:
-            raise LayerError(f"kernel_size={k} must be at least 1 (dim {dim})")
+            raise LayerError(f"kernel_size={k} must be at least 1 (dim {dim})", param="kernel_size", dim=dim)
         if s < 1:
-            raise LayerError(f"stride={s} must be at least 1 (dim {dim})")
+            raise LayerError(f"stride={s} must be at least 1 (dim {dim})", param="stride", dim=dim)
         if d < 1:
-            raise LayerError(f"dilation={d} must be at least 1 (dim {dim})")
+            raise LayerError(f"dilation={d} must be at least 1 (dim {dim})", param="dilation", dim=dim)
         if pb < 0 or pe < 0:
             shown = pb if pb == pe else f"({pb}, {pe})"
-            raise LayerError(f"padding={shown} must not be negative (dim {dim})")
+            raise LayerError(f"padding={shown} must not be negative (dim {dim})", param="padding", dim=dim)
     if output_padding is None:
         return
     for dim, (op, s, d) in enumerate(zip(output_padding, stride, dilation)):
         if op < 0:
-            raise LayerError(f"output_padding={op} must not be negative (dim {dim})")
-        if op >= s and op >= d:
-            raise LayerError(f"output_padding={op} must be smaller than stride={s} or dilation={d} (dim {dim})")
+            raise LayerError(f"output_padding={op} must not be negative (dim {dim})", param="output_padding", dim=dim)
+        if op >= output_padding_limit(s, d):
+            raise LayerError(
+                f"output_padding={op} must be smaller than stride={s} or dilation={d} (dim {dim})",
+                param="output_padding",
+                value=op,
+                allowed=f"0 <= output_padding < {output_padding_limit(s, d)}",
+                dim=dim,
+            )
 
 
 def check_input_size(input_size: Sequence[int]) -> None:
@@ -167,7 +199,7 @@ def conv_transpose_sizes(
     for dim, (i, k, s, (pb, pe), op, d) in enumerate(
         zip(input_size, kernel_size, stride, padding, output_padding, dilation)
     ):
-        o = (i - 1) * s - pb - pe + effective_kernel(k, d) + op
+        o = full_size(i, k, s, d) - pb - pe + op
         if o < 1:
             formula = convt_formula(i, k, s, (pb, pe), op, d)
             raise LayerError(f"output size {o} is not positive (dim {dim}): {formula} = {o}")
@@ -283,13 +315,20 @@ def output_padding_for_size(
     tconvcalc.core.errors.LayerError: requested an output size of (25,), but valid sizes range from (23,) to (24,) for an input of (12,)
     """
     low = [
-        (i - 1) * s - pb - pe + effective_kernel(k, d)
+        full_size(i, k, s, d) - pb - pe
         for i, k, s, (pb, pe), d in zip(input_size, kernel_size, stride, padding, dilation)
     ]
     high = [m + s - 1 for m, s in zip(low, stride)]
     if any(not lo <= o <= hi for o, lo, hi in zip(output_size, low, high)):
+        if low == high:
+            raise LayerError(
+                f"requested an output size of {tuple(output_size)}, but the only valid size is {tuple(low)} "
+                f"for an input of {tuple(input_size)}",
+                param="output_size",
+            )
         raise LayerError(
             f"requested an output size of {tuple(output_size)}, but valid sizes range from "
-            f"{tuple(low)} to {tuple(high)} for an input of {tuple(input_size)}"
+            f"{tuple(low)} to {tuple(high)} for an input of {tuple(input_size)}",
+            param="output_size",
         )
     return tuple(o - m for o, m in zip(output_size, low))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tconvcalc.core.conventions import (
     SPATIAL_LETTERS,
@@ -27,12 +28,31 @@ class Translation:
     placement: Placement
     torch: str | None
     torch_same_shape: str | None
-    onnx: dict[str, list[int]] | None
+    onnx: dict[str, Any] | None
     keras: str | None
     tf: str | None
     jax: str
     exact_recipe: str
     weights: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.placement
+        return {
+            "layer": f"ConvTranspose{len(p.crops)}d",
+            "from": p.convention,
+            "input_size": list(p.input_size),
+            "output_size": list(p.output_size),
+            "crops": [list(c) for c in p.crops],
+            "torch": self.torch,
+            "torch_same_shape": self.torch_same_shape,
+            "onnx": self.onnx,
+            "keras": self.keras,
+            "tf": self.tf,
+            "jax": self.jax,
+            "exact_recipe": self.exact_recipe,
+            "weights": list(self.weights),
+            "notes": list(p.notes),
+        }
 
 
 def _fmt(values: Sequence[int]) -> str:
@@ -80,7 +100,7 @@ def translate(
                 "kernel_shape": list(p.kernel_size),
                 "strides": list(p.stride),
                 "dilations": list(p.dilation),
-                "group": [groups],
+                "group": groups,  # an INT attribute in ONNX, not a list
                 "pads": [b for b, _ in p.crops] + [max(e, 0) for _, e in p.crops],
                 "output_padding": op,
             }

@@ -204,7 +204,10 @@ def build(
     op: tuple[int, ...] = ()
     if transpose:
         symmetric_padding(pads, f"padding={padding!r}")
-        op = tuple((i + pb + pe - dd * (kk - 1) - 1) % ss for i, (pb, pe), dd, kk, ss in zip(spatial, pads, d, k, s))
+        op = tuple(
+            sizes.restoring_output_padding(i, kk, ss, pb + pe, dd)
+            for i, (pb, pe), dd, kk, ss in zip(spatial, pads, d, k, s)
+        )
         matrix = matrix.T
     return MatrixResult(
         matrix, transpose, (weight.shape[1] * groups, *spatial), (weight.shape[0], *out), op, weight, s, pads, d, groups

@@ -1,7 +1,9 @@
 """Shape questions as data: ``shape --batch`` answers JSON Lines, one ``shape --json`` document per line.
 
-:func:`query` is the single entry for one question (the CLI's ``shape --layer`` uses it too, so batch output
-equals one-by-one output). Repeated lines come from a cache; large files are spread over the cores.
+:func:`query` turns one line's object into a spec (:func:`~tconvcalc.core.specs.parse_spec`), reads its input
+with the one SIZE rule and applies it (:func:`~tconvcalc.core.layer.apply`): the same path as ``shape`` and
+``check``, so a batch answer equals the one-by-one answer. Repeated lines come from a cache; large files are
+spread over the cores.
 """
 
 from __future__ import annotations
@@ -9,80 +11,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tconvcalc.core import pool, sizes
 from tconvcalc.core.errors import TConvError, UsageError
-from tconvcalc.core.layer import TensorShape, conv_layer, conv_transpose_layer
-from tconvcalc.core.network import _int_list, apply, validate_keys
+from tconvcalc.core.layer import TensorShape, apply
+from tconvcalc.core.specs import parse_spec
+
+QUERY_KEYS = frozenset({"input", "dims"})
 
 
-def query(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """One ``shape`` question as a dict (``input``, optional ``dims`` (2), ``type`` (tconv) and the layer's
-    keys): the document ``shape --json`` prints. Used by ``shape --batch`` for every JSON line."""
-    raw, dims = spec.get("input"), spec.get("dims", 2)
-    layer = {k: v for k, v in spec.items() if k != "input" and k != "dims"}
-    if "type" not in layer:
-        layer["type"] = "tconv"
-    kind = validate_keys(layer, "query")
-    if type(dims) is not int or not 1 <= dims <= 3:
-        raise UsageError(f"dims must be 1, 2 or 3, got {dims!r}")
-    values = _int_list(raw, "input")
-    source = TensorShape.from_tuple(values * dims if len(values) == 1 else values, dims)
-    if kind in ("conv", "tconv"):
-        if layer.get("kernel_size") is None:
-            raise UsageError(f"missing 'kernel_size' for type {kind!r}")
-        args = (layer["kernel_size"], layer.get("stride", 1), layer.get("padding", 0))
-        if kind == "tconv":
-            out_size = layer.get("output_size")
-            lay = conv_transpose_layer(
-                source,
-                *args,
-                layer.get("output_padding", 0),
-                layer.get("dilation", 1),
-                layer.get("groups", 1),
-                layer.get("out_channels"),
-                None if out_size is None else sizes.per_dim(out_size, len(out_size), "output_size")[-dims:],
-            )
-        else:
-            lay = conv_layer(source, *args, layer.get("dilation", 1), layer.get("groups", 1), layer.get("out_channels"))
-        return lay.to_json()
-    applied = apply(layer, source)
-    doc: dict[str, Any] = {
-        "operation": kind,
-        "dims": dims,
-        "input_shape": list(source.as_tuple()),
-        "output_shape": list(applied.output.as_tuple()),
-    }
-    doc.update(_normalized(kind, layer, dims))
-    return doc
-
-
-def _normalized(kind: str, layer: Mapping[str, Any], dims: int) -> dict[str, Any]:
-    """The layer's parameters with PyTorch's defaults filled in and one value per dimension (JSON-ready)."""
-
-    def per(key: str, default: Any) -> list[int]:
-        return list(sizes.per_dim(layer.get(key, default), dims, key))
-
-    if kind in ("maxpool", "avgpool", "maxunpool"):
-        kernel = per("kernel_size", 1)
-        out: dict[str, Any] = {
-            "kernel_size": kernel,
-            "stride": per("stride", kernel) if "stride" in layer else kernel,
-            "padding": per("padding", 0),
-        }
-        if kind == "maxpool":
-            out["dilation"] = per("dilation", 1)
-        if kind != "maxunpool":
-            out["ceil_mode"] = bool(layer.get("ceil_mode", False))
-        elif layer.get("output_size") is not None:
-            out["output_size"] = list(layer["output_size"])[-dims:]
-        return out
-    scale = layer.get("scale_factor")
-    return {
-        "mode": layer.get("mode", "nearest"),
-        "scale_factor": None if scale is None else list(pool._scales(scale, dims)),
-        "size": None if layer.get("size") is None else per("size", 1),
-        "align_corners": layer.get("align_corners"),
-    }
+def query(line: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``shape`` question as a dict: ``input``, optional ``dims``, ``type`` (default tconv) and the layer's
+    PyTorch keyword arguments. Returns the document ``shape --json`` prints."""
+    spec = parse_spec(line, ignore=QUERY_KEYS)
+    raw, dims = line.get("input"), line.get("dims")
+    if type(raw) is not list or not raw or not all(type(v) is int for v in raw):
+        raise UsageError(f"input must be a list of integers, got {raw!r}", param="input")
+    if dims is not None and type(dims) is not int:
+        raise UsageError(f"dims must be 1, 2 or 3, got {dims!r}", param="dims")
+    return apply(spec, TensorShape.read(raw, dims, [spec])).to_json()
 
 
 def batch(lines: Any, first_line: int = 1) -> Any:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from tconvcalc.core import sizes
-from tconvcalc.core.layer import LayerShape, format_shape
+from tconvcalc.core.layer import LayerResult, LayerShape, ResizeShape, format_shape
 from tconvcalc.render.console import console, dim_names, emit_json, print_whole
 
 
@@ -289,7 +290,7 @@ def print_report(report: Any) -> None:
         shape_out = format_shape(tuple(step.output_shape)) if step.output_shape else "-"
         table.add_row(
             Text(step.name),
-            Text(step.layer),
+            Text(step.summary),
             Text(f"{shape_in} -> {shape_out}"),
             Text(f"{step.parameters:,}"),
             Text(f"{step.macs:,}"),
@@ -315,44 +316,49 @@ def print_report(report: Any) -> None:
             )
 
 
-def print_query(doc: dict[str, Any]) -> None:
+def print_result(result: LayerResult, explain: bool) -> None:
+    """One layer's result for people: the convolution table, or a resize layer's settings and shapes."""
+    if isinstance(result, LayerShape):
+        print_layer(result, explain)
+    else:
+        print_resize(result)
+
+
+def print_resize(result: ResizeShape) -> None:
     """A pooling/unpooling/upsampling layer's shape for people."""
     from rich.text import Text
 
     con = console()
-    settings = ", ".join(
-        f"{k}={v}" for k, v in doc.items() if k not in ("operation", "dims", "input_shape", "output_shape")
-    )
-    con.print(Text(f"{doc['operation']} ({settings})"))
-    con.print(
-        Text(f"{format_shape(tuple(doc['input_shape']))} -> {format_shape(tuple(doc['output_shape']))}", style="bold")
-    )
+    settings = ", ".join(f"{k}={v}" for k, v in result.settings.items() if v is not None)
+    con.print(Text(f"{result.layer} ({settings})"))
+    con.print(Text(f"{format_shape(result.input_shape)} -> {format_shape(result.output_shape)}", style="bold"))
 
 
-def print_compare(rows: list[tuple[dict[str, Any], Any, str | None]], dims: int) -> None:
+def print_compare(rows: Sequence[tuple[Any, LayerResult | None, Exception | None]], dims: int) -> None:
     """--compare: the three ways to upsample, on the same input, in one table."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    from tconvcalc.core import network
+    from tconvcalc.core.invert import uniform_overlap
+    from tconvcalc.core.network import describe
 
-    notes = {
-        "tconv": "learned weights; uneven overlap when k is not a multiple of s (checkerboard)",
-        "maxunpool": "needs MaxPool's indices (return_indices=True); zeros where no maximum was",
-        "upsample": "fixed interpolation, no parameters; follow with a conv to learn",
-    }
     table = Table(box=box.SIMPLE_HEAD, title=Text("upsampling the same input three ways"), title_justify="left")
     for name in ("layer", "output", "parameters", "note"):
         table.add_column(name)
-    for spec, doc, err in rows:
-        params = doc.get("parameters") if doc else None
-        output = format_shape(tuple(doc["output_shape"])) if doc else f"error: {err}"
+    for spec, result, err in rows:
+        note = {
+            "maxunpool": "needs MaxPool's indices (return_indices=True); zeros where no maximum was",
+            "upsample": "fixed interpolation, no parameters; follow with a conv to learn",
+        }.get(spec.TYPE, "learned weights")
+        if isinstance(result, LayerShape):
+            even = all(uniform_overlap(k, s, d) for k, s, d in zip(result.kernel_size, result.stride, result.dilation))
+            note += "; even overlap" if even else "; uneven overlap: checkerboard artifacts"
         table.add_row(
-            Text(network.describe({k: v for k, v in spec.items() if k not in ("input", "dims")}, dims)),
-            Text(output),
-            Text("-" if params is None else f"{params:,}"),
-            Text(notes[spec["type"]]),
+            Text(describe(spec, dims)),
+            Text(format_shape(result.output_shape) if result else f"error: {err}"),
+            Text("-" if result is None else f"{result.parameters or 0:,}"),
+            Text(note),
         )
     console().print(table)
 
