@@ -61,7 +61,13 @@ def placement(
         conv.auto_pad,
         conv.consistent,
     )
-    output_shape = None if conv.output_shape is None else tokens.parse_output_size(conv.output_shape, n)
+    output_shape: tuple[int, ...] | None = None
+    if conv.output_shape is not None:
+        output_shape = tokens.parse_ints(conv.output_shape, "--output-shape")
+        if len(output_shape) == 1:
+            output_shape *= n
+        elif convention != "onnx":  # ONNX reads a full-rank output_shape itself (and notes that ORT refuses it)
+            output_shape = tokens.parse_output_size(conv.output_shape, n)
     op = None if output_padding is None else tokens.parse_per_dim(output_padding, n, "--output-padding")
     if convention == "torch":
         pad = tokens.parse_per_dim(padding or "0", n, "--padding")

@@ -9,7 +9,7 @@ it can crop more at the start than at the end, never the reverse. Rules: ``../sh
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tconvcalc.core import sizes
 from tconvcalc.core.errors import LayerError, UsageError
@@ -95,41 +95,72 @@ def onnx_placement(
 
     ``pads = [begin..., end...]`` with ``output_padding`` at the end; with ``output_shape`` (or ``auto_pad=SAME_*``,
     where the output is ``input * stride``) the total padding ``s(i-1) + op + k_eff - out`` is split: SAME_UPPER puts
-    the smaller half at the start, every other mode the larger half.
+    the smaller half at the start, every other mode the larger half. A negative total (an ``output_shape`` beyond
+    the full output) appends its zeros at the end, as ONNX Runtime and ``onnx.reference`` do: the operator text's
+    ``total/2`` leaves the side open. ``output_shape`` may be full-rank ``(N, C, ...)``, its spatial part read.
+    Where ONNX Runtime 1.32 (measured) departs from the text, the placement's notes say how.
     """
     i, k, s, d = _common(input_size, kernel_size, stride, dilation)
     n = len(i)
     op = sizes.per_dim(output_padding, n, "output_padding")
     mode = auto_pad.upper()
     if mode not in ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"):
-        raise UsageError(f"auto_pad={auto_pad!r}: use NOTSET, SAME_UPPER, SAME_LOWER or VALID")
+        raise UsageError(f"auto_pad={auto_pad!r}: use NOTSET, SAME_UPPER, SAME_LOWER or VALID", param="auto_pad")
     if pads is not None and mode != "NOTSET":
-        raise LayerError("The pads attribute cannot be used simultaneously with auto_pad attribute")
-    for dim, (o, ss, dd) in enumerate(zip(op, s, d)):
-        if o < 0 or (o >= ss and o >= dd):
-            raise LayerError(f"output_padding={o} must be less than stride={ss} or dilation={dd} (dim {dim})")
+        raise LayerError("The pads attribute cannot be used simultaneously with auto_pad attribute", param="pads")
     notes: list[str] = []
-    k_eff = [sizes.effective_kernel(kk, dd) for kk, dd in zip(k, d)]
+    for dim, (o, ss, dd) in enumerate(zip(op, s, d)):
+        if o < 0 or o >= sizes.output_padding_limit(ss, dd):
+            raise LayerError(
+                f"output_padding={o} must be less than stride={ss} or dilation={dd} (dim {dim})",
+                param="output_padding",
+            )
+        if o >= ss:
+            notes.append(
+                f"ONNX Runtime 1.32 refuses output_padding={o} >= stride={ss} (dim {dim}): it needs output_padding "
+                "below the stride, where the operator text allows it below the dilation"
+            )
+    full = [sizes.full_size(ii, kk, ss, dd) for ii, kk, ss, dd in zip(i, k, s, d)]
+    if output_shape is not None and len(output_shape) == n + 2:
+        output_shape = output_shape[2:]
+        notes.append(
+            "ONNX Runtime 1.32 refuses a full-rank output_shape (N, C, ...) when it loads the model: give the spatial sizes"
+        )
     if output_shape is not None or mode in ("SAME_UPPER", "SAME_LOWER"):
         out = list(output_shape) if output_shape is not None else [ii * ss for ii, ss in zip(i, s)]
         if len(out) != n:
-            raise UsageError(f"output_shape has {len(out)} values but the layer has {n} spatial dimensions")
+            raise UsageError(
+                f"output_shape has {len(out)} values but the layer has {n} spatial dimensions", param="output_shape"
+            )
         crops = []
-        for ii, ss, o, ke, want in zip(i, s, op, k_eff, out):
-            total = ss * (ii - 1) + o + ke - want
+        for dim, (ss, o, f, want) in enumerate(zip(s, op, full, out)):
+            total = f + o - want
+            if total < 0 and output_shape is not None:
+                crops.append((0, total - o))  # every extra zero at the end
+                notes.append(
+                    "output_shape exceeds the full output: its zeros are appended at the end, as ONNX Runtime and "
+                    "onnx.reference (NOTSET/VALID) do; the operator text's total/2 does not say which side"
+                    + ("; onnx.reference splits them around the output for SAME_*" if mode.startswith("SAME") else "")
+                )
+                if want > f + ss - 1:
+                    notes.append(
+                        f"ONNX Runtime 1.32 refuses an output_shape above full size + stride - 1 = {f + ss - 1} "
+                        f"(dim {dim})"
+                    )
+                continue
             small, large = total // 2, total - total // 2
             begin, end = (small, large) if mode == "SAME_UPPER" else (large, small)
             crops.append((begin, end - o))
-            if total % 2 and mode != "SAME_UPPER":
-                notes.append(
-                    "an odd total padding puts the extra element at the START (spec: NOTSET, VALID and "
-                    "SAME_LOWER); ONNX Runtime long implemented the SAME_UPPER/SAME_LOWER sides swapped "
-                    "(onnxruntime#9370)"
-                )
             if output_shape is not None and mode in ("NOTSET", "VALID") and total > 0:
                 notes.append(
                     "onnx.reference (the Python evaluator) ignores this split for NOTSET/VALID with "
                     "output_shape: it keeps pads at 0 and crops only at the end"
+                )
+            if output_shape is None and total < 0:
+                notes.append(
+                    f"ONNX Runtime 1.32 does not pad SAME_* with zeros: it gives min(input*stride, full size + "
+                    f"output_padding) = {f + o} here (dim {dim}), where the operator text and onnx.reference give "
+                    f"input*stride = {want}"
                 )
         if mode in ("SAME_UPPER", "SAME_LOWER") and output_shape is None:
             if any(op):
@@ -137,7 +168,7 @@ def onnx_placement(
                     "ONNX shape inference leaves output_padding out of the SAME total padding and infers "
                     "input*stride + output_padding, while the reference evaluator gives input*stride (onnx#4299)"
                 )
-            if any(ke < ss for ke, ss in zip(k_eff, s)):
+            if any(sizes.effective_kernel(kk, dd) < ss for kk, dd, ss in zip(k, d, s)):
                 notes.append(
                     "shape inference clamps the SAME total padding at 0 when the kernel is smaller than the "
                     "stride and infers (i-1)*s + k_eff; the reference evaluator gives input*stride"
@@ -146,8 +177,9 @@ def onnx_placement(
     if mode == "VALID" or pads is None:
         pads = [0] * (2 * n)
     if len(pads) != 2 * n or any(p < 0 for p in pads):
-        raise UsageError(f"pads must be {2 * n} non-negative values [begin..., end...], got {list(pads)}")
-    return _checked(Placement("onnx", i, k, s, d, tuple((pads[dim], pads[n + dim] - op[dim]) for dim in range(n))))
+        raise UsageError(f"pads must be {2 * n} non-negative values [begin..., end...], got {list(pads)}", param="pads")
+    placement = Placement("onnx", i, k, s, d, tuple((pads[dim], pads[n + dim] - op[dim]) for dim in range(n)))
+    return _checked(replace(placement, notes=tuple(dict.fromkeys(notes))))
 
 
 def keras_output_length(i: int, k: int, s: int, padding: str, output_padding: int | None, d: int = 1) -> int:
