@@ -101,6 +101,7 @@ def solve(
             import json
 
             doc = {
+                "layer": f"{'Conv' if conv else 'ConvTranspose'}{len(sizes_in)}d",
                 "operation": "conv" if conv else "conv_transpose",
                 "dims": [
                     {"input": i, "output": o, "count": len(sols), "solutions": [x.to_json() for x in sols[:top]]}

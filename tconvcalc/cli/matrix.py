@@ -144,6 +144,7 @@ def matrix(
             import json
 
             doc = {
+                "layer": f"{'ConvTranspose' if transpose else 'Conv'}{len(result.stride)}d",
                 "shape": list(m.shape),
                 "nnz": m.nnz,
                 "row": m.row.tolist(),

@@ -33,7 +33,7 @@ class Placement:
     @property
     def full_size(self) -> tuple[int, ...]:
         return tuple(
-            (i - 1) * s + sizes.effective_kernel(k, d)
+            sizes.full_size(i, k, s, d)
             for i, k, s, d in zip(self.input_size, self.kernel_size, self.stride, self.dilation)
         )
 
@@ -188,7 +188,7 @@ def keras_output_length(i: int, k: int, s: int, padding: str, output_padding: in
     >>> [keras_output_length(4, 3, 2, p, op) for p in ("valid", "same", "full") for op in (None, 0)]
     [9, 9, 8, 7, 5, 5]
     """
-    k_eff = k + (k - 1) * (d - 1)
+    k_eff = sizes.effective_kernel(k, d)
     if output_padding is None:
         if padding == "valid":
             return i * s + max(k_eff - s, 0)
@@ -267,7 +267,7 @@ def tf_placement(
             low, high, computed = (ii - 1) * ss + 1, ii * ss, -(-o // ss)
             before = max(0, (computed - 1) * ss + ke - o) // 2
         else:
-            low, high = (ii - 1) * ss + ke, (ii - 1) * ss + ke + ss - 1
+            low, high = sizes.full_size(ii, kk, ss, dd), sizes.full_size(ii, kk, ss, dd) + ss - 1
             computed, before = (o - ke) // ss + 1 if o >= ke else 0, 0
         if not low <= o <= high:
             raise LayerError(
@@ -275,7 +275,7 @@ def tf_placement(
                 f"computed = {computed} (dim {dim}; with {mode} padding output_shape must be in "
                 f"[{low}, {high}])"
             )
-        full = (ii - 1) * ss + ke
+        full = sizes.full_size(ii, kk, ss, dd)
         crops.append((before, full - o - before))
     return _checked(Placement("tf", i, k, s, d, tuple(crops)))
 
@@ -320,7 +320,7 @@ def torch_equivalent(p: Placement) -> tuple[int, ...] | None:
     """PyTorch's (padding..., output_padding...) realising the placement exactly, or None."""
     pad, op = [], []
     for (b, e), s, d in zip(p.crops, p.stride, p.dilation):
-        if b < 0 or not 0 <= b - e < max(s, d):
+        if b < 0 or not 0 <= b - e < sizes.output_padding_limit(s, d):
             return None
         pad.append(b)
         op.append(b - e)
@@ -333,7 +333,7 @@ def torch_same_shape(p: Placement) -> tuple[tuple[int, ...], tuple[int, ...]] | 
     for (b, e), s, d in zip(p.crops, p.stride, p.dilation):
         total = b + e
         q, o = -(-total // 2), (-total) % 2
-        if q < 0 or o >= max(s, d):
+        if q < 0 or o >= sizes.output_padding_limit(s, d):
             return None
         pad.append(q)
         op.append(o)

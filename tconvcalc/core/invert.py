@@ -210,7 +210,7 @@ class ConvInverse:
         def lists(v: Any) -> Any:
             return [lists(x) for x in v] if isinstance(v, (tuple, list)) else v
 
-        return {k: lists(v) for k, v in asdict(self).items()}
+        return {"layer": f"Conv{len(self.output_padding)}d", **{k: lists(v) for k, v in asdict(self).items()}}
 
 
 def invert_conv(

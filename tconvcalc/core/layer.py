@@ -21,6 +21,7 @@ from tconvcalc.core.specs import (
     LayerSpec,
     MaxPoolSpec,
     MaxUnpoolSpec,
+    UpsampleSpec,
     implied_dims,
     torch_name,
 )
@@ -221,12 +222,13 @@ class ResizeShape:
 LayerResult = LayerShape | ResizeShape
 
 
-def _check_tensor(shape: TensorShape) -> None:
+def _check_tensor(shape: TensorShape, empty_channels: bool = False) -> None:
     """Batch, channels and spatial sizes must be positive (PyTorch skips its checks on an empty batch, so
-    tconvcalc refuses one: there is no answer to mirror)."""
+    tconvcalc refuses one: there is no answer to mirror). ``empty_channels``: PyTorch's adaptive average
+    pooling (interpolate's 'area' in 1-D and 2-D) accepts zero channels."""
     if shape.batch is not None and shape.batch < 1:
         raise LayerError(f"batch size {shape.batch} must be at least 1", param="input")
-    if shape.channels is not None and shape.channels < 1:
+    if shape.channels is not None and shape.channels < (0 if empty_channels else 1):
         raise LayerError(f"channels={shape.channels} must be at least 1", param="input")
     sizes.check_input_size(shape.spatial)
 
@@ -256,10 +258,13 @@ def channels_for(shape: TensorShape, out_channels: int | None, groups: int) -> t
 
 def _output_size_spatial(want: int | Sequence[int], shape: TensorShape, what: str, full: int) -> tuple[int, ...]:
     """``output_size`` as PyTorch reads it: ``dims`` values, or a full shape of ``dims + full`` values whose
-    leading values are dropped unread; one int is every spatial size."""
+    leading values are dropped unread; one value (an int, or a list of one) is every spatial size, as for
+    kernel_size."""
     n = shape.dims
     if isinstance(want, int):
         return (want,) * n
+    if len(want) == 1:
+        return tuple(want) * n
     if len(want) == n:
         return tuple(want)
     if shape.channels is not None and len(want) == n + full:
@@ -447,10 +452,14 @@ def apply(spec: LayerSpec, shape: TensorShape) -> LayerResult:
             spec.bias,
             spec.padding_mode,
         )
-    _check_tensor(shape)
+    _check_tensor(shape, isinstance(spec, UpsampleSpec) and spec.mode == "area" and n < 3)
     if isinstance(spec, (MaxPoolSpec, AvgPoolSpec)):
         kind = "max" if isinstance(spec, MaxPoolSpec) else "avg"
         dilation = spec.dilation if isinstance(spec, MaxPoolSpec) else 1
+        if isinstance(spec, AvgPoolSpec) and spec.divisor_override is not None and n == 1:
+            raise UsageError(
+                "AvgPool1d has no divisor_override (AvgPool2d and AvgPool3d have)", param="divisor_override"
+            )
         if isinstance(spec, AvgPoolSpec) and spec.divisor_override == 0:
             raise LayerError("divisor_override=0: the divisor must not be zero", param="divisor_override")
         out = pool.pool_size(shape.spatial, spec.kernel_size, spec.stride, spec.padding, dilation, spec.ceil_mode, kind)

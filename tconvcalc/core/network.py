@@ -86,7 +86,7 @@ class Step:
     summary: str  # ConvTranspose2d(k=4, s=2, p=1)
     input_shape: list[int] | None
     output_shape: list[int] | None = None
-    parameters: int = 0
+    parameters: int | None = 0  # None: unknown (the input has no channel count)
     macs: int = 0
     status: str = "not reached"  # ok | invalid | expect failed | match failed | not reached
     message: str | None = None
@@ -133,7 +133,7 @@ class Report:
             "input": self.input,
             "layers": [s.to_json() for s in self.steps],
             "first_failure": None if failure is None else failure.name,
-            "total_parameters": sum(s.parameters for s in self.steps),
+            "total_parameters": sum(s.parameters or 0 for s in self.steps),
             "total_macs": sum(s.macs for s in self.steps),
         }
 
@@ -199,8 +199,6 @@ def parse_config(config: Mapping[str, Any]) -> Network:
         source = TensorShape.read(shape, dims, [spec for _, spec, _ in parsed])
     except UsageError as exc:
         raise UsageError(f"input {shape}: {exc}") from None
-    if len(shape) == 1:
-        raise UsageError(f"input {shape}: give the whole shape, (N, C, *spatial) or (C, *spatial)")
     return Network(source, tuple(parsed))
 
 
@@ -230,7 +228,7 @@ def check(
         except LayerError as exc:
             step.status, step.message, stopped = "invalid", str(exc), True
             continue
-        step.output_shape, step.parameters, step.macs = list(result.output_shape), result.parameters or 0, result.macs
+        step.output_shape, step.parameters, step.macs = list(result.output_shape), result.parameters, result.macs
         step.status = "ok"
         if with_expect and "expect" in table and list(table["expect"]) != step.output_shape:
             step.status = "expect failed"

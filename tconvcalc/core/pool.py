@@ -85,7 +85,7 @@ def unpool_size(
     s = k if stride is None else sizes.per_dim(stride, n, "stride")
     p = sizes.per_dim(padding, n, "padding")
     sizes.check_hyperparameters(k, s, tuple((q, q) for q in p), (1,) * n)
-    default = tuple((i - 1) * ss - 2 * pp + kk for i, kk, ss, pp in zip(input_size, k, s, p))
+    default = tuple(sizes.full_size(i, kk, ss, 1) - 2 * pp for i, kk, ss, pp in zip(input_size, k, s, p))
     if output_size is None:
         for dim, o in enumerate(default):
             if o < 0:

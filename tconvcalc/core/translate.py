@@ -19,6 +19,7 @@ from tconvcalc.core.conventions import (
     torch_equivalent,
     torch_same_shape,
 )
+from tconvcalc.core.sizes import output_padding_limit
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def translate(
     onnx = None
     if all(b >= 0 for b, _ in p.crops):
         op = [max(-e, 0) for _, e in p.crops]
-        if all(o < ss or o < dd for o, ss, dd in zip(op, p.stride, p.dilation)):
+        if all(o < output_padding_limit(ss, dd) for o, ss, dd in zip(op, p.stride, p.dilation)):
             onnx = {
                 "kernel_shape": list(p.kernel_size),
                 "strides": list(p.stride),

@@ -119,6 +119,7 @@ def print_run(result: Any, mode: str, explain: bool, precision: int) -> None:
     lay = result.layer
     if mode == "json":
         doc: dict[str, Any] = {
+            "layer": lay.layer,
             "operation": lay.operation,
             "output_shape": list(out.shape),
             "output": tensorview.to_nested(out),
@@ -132,6 +133,8 @@ def print_run(result: Any, mode: str, explain: bool, precision: int) -> None:
                 "tolerance": result.tolerance,
                 "passed": result.check_passed,
             }
+        if explain:
+            doc["explain"] = explain_lines(lay)
         emit_json(doc)
         return
     from rich.text import Text
@@ -292,12 +295,12 @@ def print_report(report: Any) -> None:
             Text(step.name),
             Text(step.summary),
             Text(f"{shape_in} -> {shape_out}"),
-            Text(f"{step.parameters:,}"),
+            Text("-" if step.parameters is None else f"{step.parameters:,}"),
             Text(f"{step.macs:,}"),
             Text(step.status, style=styles.get(step.status, "bold red")),
         )
     print_whole(table)
-    total_p = sum(s.parameters for s in report.steps)
+    total_p = sum(s.parameters or 0 for s in report.steps)
     total_m = sum(s.macs for s in report.steps)
     con.print(Text(f"total: {total_p:,} parameters, {total_m:,} MACs"))
     con.print(
@@ -370,7 +373,7 @@ def print_placement(doc: dict[str, Any]) -> None:
     con = console()
     con.print(
         Text(
-            f"ConvTranspose ({doc['convention']} convention)  {format_shape(tuple(doc['input_shape']))} -> "
+            f"{doc['layer']} ({doc['convention']} convention)  {format_shape(tuple(doc['input_shape']))} -> "
             f"{format_shape(tuple(doc['output_shape']))}",
             style="bold",
         )

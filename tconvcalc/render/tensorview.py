@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from tconvcalc.core.layer import LayerShape
+from tconvcalc.core.sizes import effective_kernel
 
 GRID_LIMIT = 24  # widest grid printed as a table; larger outputs get a summary
 
@@ -100,7 +101,7 @@ def print_scatter_figure(y: np.ndarray, w: np.ndarray, lay: LayerShape, precisio
     full_shape = lay.full_size
     total = np.zeros(full_shape)
     integral = is_integral(y) and is_integral(w)
-    k_eff = tuple((k - 1) * d + 1 for k, d in zip(lay.kernel_size, lay.dilation))
+    k_eff = tuple(effective_kernel(k, d) for k, d in zip(lay.kernel_size, lay.dilation))
     dilated = np.zeros(k_eff)
     dilated[tuple(slice(None, None, d) for d in lay.dilation)] = w
     con.print(
