@@ -66,11 +66,11 @@ def check_same(
     ours_refused, oracle_refused = isinstance(got, _Refusal), isinstance(expected, _Refusal)
     sides = f"tconvcalc: {_show(got)}\n{name}: {_show(expected)}"
     if ours_refused and oracle_refused:
-        _record(sides, "both refused")
+        _record(sides, f"both refused ({name})")
         return None
     if ours_refused != oracle_refused:
         raise AssertionError(f"tconvcalc and {name} disagree on whether to refuse\n{sides}")
-    _record(sides, "both answered")
+    _record(sides, f"both answered ({name})")
     try:
         verdict = compare(got, expected)
     except AssertionError as exc:

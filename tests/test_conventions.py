@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 from conftest import DATA
-from hypothesis import given, settings
+from helpers import check_same
+from hypothesis import assume, event, example, given, reject, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -76,43 +77,112 @@ def _onnx_reference(x, w, attrs):
     return ReferenceEvaluator(model).run(None, {"X": x, "W": w})[0]
 
 
-@settings(max_examples=150, deadline=None)
-@given(dims=st.integers(1, 2), data=st.data())
-def test_onnx_against_reference_evaluator(dims, data):
-    """Our ONNX placement and values equal onnx.reference's, except where the evaluator departs from the spec
-    (NOTSET/VALID with output_shape and a positive total padding), which we flag instead."""
-    pytest.importorskip("onnx")
-    draw = data.draw
+def _totals(c):
+    """The spec's total padding per dim for an output_shape: s(i-1) + op + d(k-1) + 1 - output_shape."""
+    return [
+        a * (i - 1) + o + b * (kk - 1) + 1 - want
+        for i, kk, a, b, o, want in zip(
+            c["size"], c["kernel"], c["stride"], c["dilation"], c["output_padding"], c["output_shape"]
+        )
+    ]
+
+
+@st.composite
+def onnx_layers(draw):
+    """ONNX ConvTranspose attributes in 1 or 2 dims: pads, output_shape or auto_pad, with some invalid sizes."""
+    dims = draw(st.integers(1, 2))
     vec = lambda lo, hi: [draw(st.integers(lo, hi)) for _ in range(dims)]  # noqa: E731
     size, k, s, d = vec(1, 5), vec(1, 3), vec(1, 3), vec(1, 2)
-    op = [draw(st.integers(0, max(a, b) - 1)) for a, b in zip(s, d)]
-    mode = draw(st.sampled_from(["NOTSET", "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"]))
-    attrs = {"strides": s, "dilations": d, "output_padding": op, "kernel_shape": k}
-    pads = output_shape = None
-    if mode == "NOTSET" and draw(st.booleans()):
-        pads = vec(0, 2) + vec(0, 2)
-        attrs["pads"] = pads
-    elif mode == "NOTSET" and draw(st.booleans()):
-        full = [(i - 1) * a + b * (c - 1) + 1 for i, a, b, c in zip(size, s, d, k)]
-        output_shape = [f + draw(st.integers(-1, 2)) for f in full]
-        attrs["output_shape"] = output_shape
+    c = {
+        "size": size,
+        "kernel": k,
+        "stride": s,
+        "dilation": d,
+        "output_padding": [draw(st.integers(0, max(a, b) - 1)) for a, b in zip(s, d)],
+        "auto_pad": draw(st.sampled_from(["NOTSET", "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"])),
+        "pads": None,
+        "output_shape": None,
+    }
+    if c["auto_pad"] == "NOTSET" and draw(st.booleans()):
+        c["pads"] = vec(0, 2) + vec(0, 2)
+    elif c["auto_pad"] == "NOTSET" and draw(st.booleans()):
+        full = [(i - 1) * a + b * (kk - 1) + 1 for i, a, b, kk in zip(size, s, d, k)]
+        c["output_shape"] = [f + draw(st.integers(-1, 2)) for f in full]
+        totals = _totals(c)
+        # Known gap, pinned by the xfail example below: tconvcalc does not flag the evaluator's departure when no
+        # total is positive. Kept out of the random examples until it does; then drop this and the xfail.
+        assume(not any(totals) or max(totals) > 0)
+    c["seed"] = draw(st.integers(0, 2**31))
+    return c
+
+
+_UNFLAGGED_NEGATIVE_TOTAL = {
+    "size": [1],
+    "kernel": [1],
+    "stride": [3],
+    "dilation": [1],
+    "output_padding": [0],
+    "auto_pad": "NOTSET",
+    "pads": None,
+    "output_shape": [3],
+    "seed": 0,
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(c=onnx_layers())
+@example(c=_UNFLAGGED_NEGATIVE_TOTAL).xfail(
+    raises=AssertionError,
+    reason="total padding -2: tconvcalc pads (1, 1) as the spec says, onnx.reference pads 2 at the end, and "
+    "tconvcalc flags that departure only for a positive total",
+)
+def test_onnx_against_reference_evaluator(c):
+    """ONNX values and refusals equal onnx.reference's; where it departs from the spec we follow the spec and flag."""
+    pytest.importorskip("onnx")
+    s, d, op, mode = c["stride"], c["dilation"], c["output_padding"], c["auto_pad"]
+    attrs = {"strides": s, "dilations": d, "output_padding": op, "kernel_shape": c["kernel"]}
+    attrs |= {name: c[name] for name in ("pads", "output_shape") if c[name] is not None}
     if mode != "NOTSET":
         attrs["auto_pad"] = mode
-    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
-    x, w = rng.standard_normal((1, 2, *size)), rng.standard_normal((2, 1, *k))
-    try:
-        p = onnx_placement(size, k, s, pads, op, output_shape, mode, d)
-    except TConvError:
+    rng = np.random.default_rng(c["seed"])
+    x, w = rng.standard_normal((1, 2, *c["size"])), rng.standard_normal((2, 1, *c["kernel"]))
+
+    def ours():
+        p = onnx_placement(c["size"], c["kernel"], s, c["pads"], op, c["output_shape"], mode, d)
+        return p, apply_placement(tconvcalc.conv_transpose(x, w, None, s, 0, 0, 1, d), p.crops)
+
+    def evaluator():
+        try:
+            y = _onnx_reference(x, w, attrs)
+        except ValueError:
+            if any(o >= a for o, a in zip(op, s)):  # its col2im counts input blocks as if output_padding < stride
+                event("filtered: onnx.reference cannot run output_padding >= stride")
+                reject()
+            raise
+        if y.size == 0:  # it returns an empty array where tconvcalc, as torch, refuses a size-0 output
+            raise ValueError(f"empty output {y.shape}")
+        return y
+
+    def same_values(got, expected):
+        assert got[1].shape == expected.shape
+        np.testing.assert_allclose(got[1], expected, atol=1e-10)
+
+    if c["output_shape"] is None or mode not in ("NOTSET", "VALID") or not any(_totals(c)):
+        check_same(ours, evaluator, ValueError, same_values, name="onnx.reference")
         return
-    ours = apply_placement(tconvcalc.conv_transpose(x, w, None, s, 0, 0, 1, d), p.crops)
-    if any("onnx.reference" in note for note in p.notes):
-        return  # the documented divergence
-    try:
-        expected = _onnx_reference(x, w, attrs)
-    except ValueError:  # the evaluator's col2im rejects some valid layers (e.g. a one-tap kernel with dilation 2)
-        return
-    assert ours.shape == expected.shape
-    np.testing.assert_allclose(ours, expected, atol=1e-10)
+
+    # The evaluator reads output_shape with pads 0 instead of splitting the total padding (README): there the
+    # operator text is the oracle, and tconvcalc must flag the evaluator's departure.
+    def spec():
+        if min(c["output_shape"]) < 1:
+            raise ValueError(f"output_shape {c['output_shape']} is not positive")
+        return (1, 1, *c["output_shape"])
+
+    def flagged(got, shape):
+        assert got[1].shape == shape
+        assert any("onnx.reference" in note for note in got[0].notes), got[0].notes
+
+    check_same(ours, spec, ValueError, flagged, name="the ONNX operator text")
 
 
 def test_onnx_flags_inference_disagreement():
