@@ -10,10 +10,11 @@ from conftest import DATA
 from helpers import check_same
 from hypothesis import assume, event, example, given, reject, settings
 from hypothesis import strategies as st
+from oracle import TORCH_REFUSALS, torch_output_shape
 from typer.testing import CliRunner
 
 import tconvcalc
-from tconvcalc import LayerError, TConvError
+from tconvcalc import LayerError
 from tconvcalc.cli import app
 from tconvcalc.core.conventions import (
     jax_placement,
@@ -308,30 +309,39 @@ def test_keras_kernel_layout_values_equal_torch():
 
 @settings(max_examples=300, deadline=None)
 @given(dims=st.integers(1, 3), data=st.data())
-def test_translation_round_trips_torch_onnx_torch(dims, data):
-    """torch -> onnx -> torch gives back exactly the same padding and output_padding."""
+def test_translation_round_trips_torch_onnx_torch(torch, dims, data):
+    """torch -> onnx -> torch gives back the same padding and output_padding, for the layers torch accepts."""
     draw = data.draw
     vec = lambda lo, hi: tuple(draw(st.integers(lo, hi)) for _ in range(dims))  # noqa: E731
     size, k, s, d, p = vec(1, 6), vec(1, 4), vec(1, 3), vec(1, 2), vec(0, 2)
     op = tuple(draw(st.integers(0, max(a, b) - 1)) for a, b in zip(s, d))
-    try:
+
+    def round_trip():
         placement = torch_placement(size, k, s, p, op, d)
-    except TConvError:
-        return
-    attrs = translate(placement).onnx
-    assert attrs is not None
-    back = onnx_placement(
-        size,
-        attrs["kernel_shape"],
-        attrs["strides"],
-        attrs["pads"],
-        attrs["output_padding"],
-        None,
-        "NOTSET",
-        attrs["dilations"],
-    )
-    assert back.crops == placement.crops
-    assert torch_equivalent(back) == (*p, *op)
+        attrs = translate(placement).onnx
+        assert attrs is not None
+        back = onnx_placement(
+            size,
+            attrs["kernel_shape"],
+            attrs["strides"],
+            attrs["pads"],
+            attrs["output_padding"],
+            None,
+            "NOTSET",
+            attrs["dilations"],
+        )
+        return placement, back
+
+    def module_shape():
+        return torch_output_shape("conv_transpose", (1, 1, *size), 1, k, s, p, d, 1, op)
+
+    def compare(got, shape):
+        placement, back = got
+        assert placement.output_size == shape[2:]
+        assert back.crops == placement.crops
+        assert torch_equivalent(back) == (*p, *op)
+
+    check_same(round_trip, module_shape, TORCH_REFUSALS, compare, name="torch")
 
 
 def test_one_pixel_shift_detected_and_explained():
