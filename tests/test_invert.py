@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import check_same
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -33,23 +34,34 @@ def test_seed_cases():
 @settings(max_examples=300, deadline=None)
 @given(i=st.integers(1, 40), k=st.integers(1, 6), s=st.integers(1, 4), p=st.integers(0, 4), d=st.integers(1, 3))
 def test_preimage_and_restoring_output_padding_brute_force(i, k, s, p, d):
-    """The preimage is exactly the sizes the conv maps to the same output, and each op restores its size."""
-    try:
-        inv = invert_dim(i, k, s, p, d)
-    except LayerError:
-        return
-    brute = []
-    for size in range(1, i + 3 * s + 10):
-        try:
-            if conv_output_size((size,), k, s, p, d) == (inv.conv_output,):
-                brute.append(size)
-        except LayerError:
-            pass
-    assert inv.preimage == (brute[0], brute[-1]) and len(brute) == brute[-1] - brute[0] + 1
-    assert i in brute
-    for size, op in inv.restores:
-        assert conv_transpose_output_size((inv.conv_output,), k, s, p, op, d) == (size,)
-    assert dict(inv.restores)[i] == inv.output_padding
+    """The preimage is exactly the sizes the conv maps to the same output, each op restores its size (brute force)."""
+
+    def conv_out(size):  # PyTorch's Conv size rule; None where it refuses the input
+        padded, k_eff = size + 2 * p, d * (k - 1) + 1
+        return None if padded < k_eff else (padded - k_eff) // s + 1
+
+    def brute():
+        o = conv_out(i)
+        if o is None:
+            raise ValueError(f"padded input {i + 2 * p} is smaller than the dilated kernel")
+        sizes = [size for size in range(1, i + 3 * s + 10) if conv_out(size) == o]
+        # the valid output_paddings of the ConvTranspose back from o that give each size
+        ops = {
+            size: [op for op in range(max(s, d)) if (o - 1) * s - 2 * p + d * (k - 1) + op + 1 == size]
+            for size in sizes
+        }
+        return o, sizes, ops
+
+    def compare(inv, expected):
+        o, sizes, ops = expected
+        assert inv.conv_output == o
+        assert inv.preimage == (sizes[0], sizes[-1]) and len(sizes) == sizes[-1] - sizes[0] + 1
+        assert i in sizes
+        assert [size for size, _ in inv.restores] == sizes
+        assert all(ops[size] == [op] for size, op in inv.restores)
+        assert dict(inv.restores)[i] == inv.output_padding
+
+    check_same(lambda: invert_dim(i, k, s, p, d), brute, ValueError, compare, name="brute force")
 
 
 def _brute(i, o, mk, ms, md, transposed):
