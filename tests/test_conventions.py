@@ -199,7 +199,9 @@ def test_onnx_flags_inference_disagreement():
 @given(i=st.integers(1, 9), k=st.integers(1, 5), s=st.integers(1, 4), op=st.one_of(st.none(), st.integers(0, 3)))
 def test_keras_sizes_follow_both_rules(padding, i, k, s, op):
     """Keras 3's placement gives tf_keras' deconv_output_length and Keras 3's own output-shape rule."""
-    if op is not None and op >= s:
+    if op is not None and op >= s:  # Keras 3 refuses it before any size rule applies
+        with pytest.raises(LayerError, match="`output_padding` must be strictly less than `strides`"):
+            keras_placement((i,), k, s, padding, op)
         return
     keras3 = (
         (i - 1) * s + k + (max(k, s) - k if op is None else op)
