@@ -70,11 +70,16 @@ def test_explain_draws_each_scaled_kernel():
     assert "padding crops" in out
 
 
+def _cells(table: str) -> list[list[str]]:
+    """The values of a rendered table, row by row."""
+    return [[cell.strip() for cell in line.split("│")[1:-1]] for line in table.splitlines() if line.startswith("│")]
+
+
 def test_float_precision():
-    """Non-integral results print with --precision significant digits."""
-    out = run("[[0.5]]", "[[1,2]]", "--dims", "2", "--precision", "3").stdout
-    assert "0.5" in out and "1" in out
-    assert run("[[1]]", "[[0.333333333]]", "--precision", "2").stdout.count("0.33") == 1
+    """Non-integral results print with --precision significant digits; integral ones as integers."""
+    assert _cells(run("[[0.5]]", "[[1.23456,2]]", "--dims", "2", "--precision", "3").stdout) == [["0.617", "1"]]
+    assert _cells(run("[[0.5]]", "[[1.23456,2]]", "--dims", "2").stdout) == [["0.61728", "1"]]
+    assert _cells(run("[[1]]", "[[0.333333333]]", "--precision", "2").stdout) == [["0.33"]]
 
 
 def test_output_size_derives_output_padding():
