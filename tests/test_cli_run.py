@@ -7,17 +7,14 @@ import json
 import numpy as np
 import pytest
 from conftest import DATA
-from typer.testing import CliRunner
+from helpers import invoke
 
-from tconvcalc.cli import app
-
-runner = CliRunner()
 X = K = "[[0,1],[2,3]]"
 CONFORMANCE = json.loads((DATA / "onnx_convtranspose.json").read_text())["cases"]
 
 
 def run(*args: str, input: str | None = None):
-    return runner.invoke(app, ["run", *args], input=input)
+    return invoke(["run", *args], input=input)
 
 
 @pytest.mark.parametrize(

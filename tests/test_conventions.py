@@ -7,15 +7,13 @@ import json
 import numpy as np
 import pytest
 from conftest import DATA
-from helpers import check_same
+from helpers import check_same, invoke
 from hypothesis import assume, event, example, given, reject, settings
 from hypothesis import strategies as st
 from oracle import TORCH_REFUSALS, torch_output_shape
-from typer.testing import CliRunner
 
 import tconvcalc
 from tconvcalc import LayerError
-from tconvcalc.cli import app
 from tconvcalc.core.conventions import (
     jax_placement,
     keras_output_length,
@@ -29,7 +27,6 @@ from tconvcalc.core.conventions import (
 from tconvcalc.core.translate import translate
 from tconvcalc.engine.relayout import apply_placement, to_torch_weight
 
-runner = CliRunner()
 CONFORMANCE = json.loads((DATA / "onnx_convtranspose.json").read_text())["cases"]
 
 
@@ -62,7 +59,7 @@ def test_every_onnx_case_through_run_convention_onnx(case, tmp_path):
             args += [names[key], value if isinstance(value, str) else ",".join(map(str, value))]
     if "group" in attrs:
         args += ["-g", str(attrs["group"])]
-    result = runner.invoke(app, args)
+    result = invoke(args)
     assert result.exit_code == 0, result.stderr
     np.testing.assert_allclose(np.array(json.loads(result.stdout)["output"]), np.array(case["y"]), atol=1e-9, rtol=0)
 
@@ -293,7 +290,7 @@ def test_jax_values_match_its_definition(data, transpose_kernel, tmp_path_factor
         "WIO",
         "--json",
     ] + (["--transpose-kernel"] if transpose_kernel else [])
-    result = runner.invoke(app, args)
+    result = invoke(args)
     assert result.exit_code == 0, result.stderr
     np.testing.assert_allclose(np.array(json.loads(result.stdout)["output"]), expected, atol=1e-12)
 
@@ -359,8 +356,7 @@ def test_one_pixel_shift_detected_and_explained():
     assert tf_values.shape == torch_values.shape
     np.testing.assert_array_equal(tf_values[..., 1:], torch_values[..., :-1])  # shifted by one
     assert not np.array_equal(tf_values, torch_values)
-    result = runner.invoke(
-        app,
+    result = invoke(
         [
             "translate",
             "4",
@@ -400,6 +396,6 @@ def test_one_pixel_shift_detected_and_explained():
 )
 def test_convention_refusals(args, code, message):
     """Convention misuse: one line with the framework's own rule, the documented exit code."""
-    result = runner.invoke(app, args)
+    result = invoke(args)
     assert result.exit_code == code, result.output
     assert message in result.stderr

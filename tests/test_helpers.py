@@ -1,11 +1,15 @@
-"""The test helpers themselves: check_same fails on every kind of disagreement, and only on those."""
+"""The test helpers themselves: check_same fails on every kind of disagreement, and only on those; invoke runs
+the app main() would build."""
 
 from __future__ import annotations
 
+import helpers
 import pytest
-from helpers import check_same
+from helpers import check_same, invoke
+from typer.testing import CliRunner
 
 from tconvcalc import LayerError, UsageError
+from tconvcalc.cli import app
 
 
 def _refuse_ours():
@@ -68,3 +72,34 @@ def test_other_exceptions_are_not_refusals():
 
 def _raise(exc):
     raise exc
+
+
+def test_invoke_builds_only_the_named_command_once():
+    """A command name as first argument gets a cached one-command app; anything else the full app."""
+    helpers._app.cache_clear()
+    assert invoke(["shape", "2", "-k", "2", "--plain"]).stdout == "3x3\n"
+    assert helpers._app.cache_info().currsize == 1
+    single = helpers._app("shape")
+    assert [c.callback.__name__ for c in single.registered_commands] == ["shape"]
+    assert invoke(["shape", "4", "-k", "3", "--plain"]).stdout == "6x6\n"
+    assert helpers._app("shape") is single and helpers._app.cache_info().currsize == 1
+    assert invoke(["--help"]).stdout == CliRunner().invoke(app, ["--help"]).stdout
+    assert helpers._app(None) is app
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["shape", "1x3x8x8", "-k", "3", "-s", "2", "--json"],
+        ["shape", "5", "-k", "0"],
+        ["run", "[[0,1],[2,3]]", "[[0,1],[2,3]]", "--plain"],
+        ["solve", "16", "32", "--top", "2"],
+        ["matrix", "--help"],
+        ["nonsense"],
+        [],
+    ],
+)
+def test_invoke_matches_the_full_app(args):
+    """invoke gives what CliRunner gives with the full app: exit code, stdout and stderr."""
+    fast, full = invoke(args), CliRunner().invoke(app, args)
+    assert (fast.exit_code, fast.stdout, fast.stderr) == (full.exit_code, full.stdout, full.stderr)

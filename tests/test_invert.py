@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import check_same
+from helpers import check_same, invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from tconvcalc import LayerError, TConvError, TensorShape
-from tconvcalc.cli import app
 from tconvcalc.core.invert import invert_conv, invert_dim, solve_conv, solve_transpose, uniform_overlap
 from tconvcalc.core.sizes import conv_output_size, conv_transpose_output_size
-
-runner = CliRunner()
 
 
 def test_seed_cases():
@@ -118,9 +114,7 @@ def test_asymmetric_same_padding_explained():
 
 def test_cli_invert_conv_json_keys():
     """invert-conv --json: conv_output_shape, output_padding, preimage (and the layer pair)."""
-    result = runner.invoke(
-        app, ["invert-conv", "1x10x16x16", "-k", "5", "-s", "3", "-p", "2", "--out-channels", "20", "--json"]
-    )
+    result = invoke(["invert-conv", "1x10x16x16", "-k", "5", "-s", "3", "-p", "2", "--out-channels", "20", "--json"])
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["conv_output_shape"] == [1, 20, 6, 6]
@@ -131,7 +125,7 @@ def test_cli_invert_conv_json_keys():
 
 def test_cli_invert_conv_table():
     """The table names the preimage with each size's output_padding, and prints the layer pair."""
-    out = runner.invoke(app, ["invert-conv", "24", "--dims", "1", "-k", "3", "-s", "2", "-p", "1"]).stdout
+    out = invoke(["invert-conv", "24", "--dims", "1", "-k", "3", "-s", "2", "-p", "1"]).stdout
     assert "23 (op 0), 24 (op 1)" in out
     assert "output_padding=1)" in out.replace("\n", "")
 
@@ -148,16 +142,16 @@ def test_cli_invert_conv_table():
 )
 def test_cli_refusals(args, code, message):
     """Invalid convolutions and impossible requests: one line, the documented exit code."""
-    result = runner.invoke(app, args)
+    result = invoke(args)
     assert result.exit_code == code, result.output
     assert result.stderr.startswith(message)
 
 
 def test_cli_solve_per_dimension_json():
     """solve 16x8 32x16 solves each dimension; --top limits the list; --conv solves the forward layer."""
-    doc = json.loads(runner.invoke(app, ["solve", "16x8", "32x16", "--top", "2", "--json"]).stdout)
+    doc = json.loads(invoke(["solve", "16x8", "32x16", "--top", "2", "--json"]).stdout)
     assert [d["input"] for d in doc["dims"]] == [16, 8]
     assert all(len(d["solutions"]) == 2 for d in doc["dims"])
-    conv = json.loads(runner.invoke(app, ["solve", "32", "16", "--conv", "--json"]).stdout)
+    conv = json.loads(invoke(["solve", "32", "16", "--conv", "--json"]).stdout)
     first = conv["dims"][0]["solutions"][0]
     assert conv_output_size((32,), first["kernel_size"], first["stride"], first["padding"], first["dilation"]) == (16,)

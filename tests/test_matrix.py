@@ -6,16 +6,13 @@ import json
 
 import numpy as np
 import pytest
-from helpers import check_same
+from helpers import check_same, invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 import tconvcalc
-from tconvcalc.cli import app
 from tconvcalc.engine.matrix import overlap_counts, symbolic_weight
 
-runner = CliRunner()
 SEED = [
     [1, 2, 0, 3, 4, 0, 0, 0, 0],
     [0, 1, 2, 0, 3, 4, 0, 0, 0],
@@ -128,7 +125,7 @@ def test_symbolic_labels():
     """--symbolic labels entries as textbooks do: w11 w12 w21 w22."""
     _, labels = symbolic_weight((2, 2))
     assert labels == ["w11", "w12", "w21", "w22"]
-    result = runner.invoke(app, ["matrix", "--symbolic", "-k", "2", "--input-size", "3x3", "--format", "dense"])
+    result = invoke(["matrix", "--symbolic", "-k", "2", "--input-size", "3x3", "--format", "dense"])
     assert result.stdout.splitlines()[0].split() == ["w11", "w12", "0", "w21", "w22", "0", "0", "0", "0"]
 
 
@@ -165,9 +162,9 @@ def test_overlap_counts_brute_force(dims, data):
 
 def test_cli_seed_and_json():
     """The CLI prints the seed matrix; --json gives shape and coordinates."""
-    dense = runner.invoke(app, ["matrix", "[[1,2],[3,4]]", "--input-size", "3x3", "--format", "csv"])
+    dense = invoke(["matrix", "[[1,2],[3,4]]", "--input-size", "3x3", "--format", "csv"])
     assert [list(map(int, line.split(","))) for line in dense.stdout.splitlines()] == SEED
-    doc = json.loads(runner.invoke(app, ["matrix", "[[1,2],[3,4]]", "--input-size", "3x3", "--json"]).stdout)
+    doc = json.loads(invoke(["matrix", "[[1,2],[3,4]]", "--input-size", "3x3", "--json"]).stdout)
     assert doc["shape"] == [4, 9] and doc["nnz"] == 16
     rebuilt = np.zeros(doc["shape"])
     rebuilt[doc["row"], doc["col"]] = doc["value"]
@@ -176,29 +173,29 @@ def test_cli_seed_and_json():
 
 def test_cli_table_labels_and_transpose():
     """The table labels rows y(...) and columns x(...); --transpose swaps them and states output_padding."""
-    out = runner.invoke(app, ["matrix", "[[1,2],[3,4]]", "--input-size", "3x3"]).stdout
+    out = invoke(["matrix", "[[1,2],[3,4]]", "--input-size", "3x3"]).stdout
     assert "x(2,2)" in out and "y(1,1)" in out
-    out_t = runner.invoke(app, ["matrix", "[1,1,1]", "--input-size", "4", "-s", "2", "-p", "1", "--transpose"]).stdout
+    out_t = invoke(["matrix", "[1,1,1]", "--input-size", "4", "-s", "2", "-p", "1", "--transpose"]).stdout
     assert "output_padding (1)" in out_t
 
 
 def test_cli_overlap_and_verify():
     """--overlap says whether the overlap is uniform; --verify compares with the convolution."""
-    uneven = runner.invoke(app, ["matrix", "--symbolic", "-k", "3", "--input-size", "8", "-s", "2", "--overlap"])
+    uneven = invoke(["matrix", "--symbolic", "-k", "3", "--input-size", "8", "-s", "2", "--overlap"])
     assert "UNEVEN" in uneven.stdout
-    even = runner.invoke(app, ["matrix", "--symbolic", "-k", "4", "--input-size", "8", "-s", "2", "--overlap"])
+    even = invoke(["matrix", "--symbolic", "-k", "4", "--input-size", "8", "-s", "2", "--overlap"])
     assert "uniform" in even.stdout
-    checked = runner.invoke(app, ["matrix", "[[1,2],[3,4]]", "--input-size", "2x4x4", "--verify", "--transpose"])
+    checked = invoke(["matrix", "[[1,2],[3,4]]", "--input-size", "2x4x4", "--verify", "--transpose"])
     assert checked.exit_code == 1  # a bare 2x2 kernel has one input channel, the input has two
-    ok = runner.invoke(app, ["matrix", "[[1,2],[3,4]]", "--input-size", "4x4", "-s", "2", "--verify", "--transpose"])
+    ok = invoke(["matrix", "[[1,2],[3,4]]", "--input-size", "4x4", "-s", "2", "--verify", "--transpose"])
     assert ok.exit_code == 0 and "verify: W^T y equals conv_transpose" in ok.stdout
 
 
 def test_cli_large_matrix_summary_and_dense_refusal():
     """Past the table limit a summary says how to get the matrix; a huge dense output is refused."""
-    summary = runner.invoke(app, ["matrix", "--symbolic", "-k", "3", "--input-size", "64x64"])
+    summary = invoke(["matrix", "--symbolic", "-k", "3", "--input-size", "64x64"])
     assert "too large for a table" in summary.stdout and "non-zeros per row" in summary.stdout
-    huge = runner.invoke(app, ["matrix", "[[1,2],[3,4]]", "--input-size", "512x512", "--format", "dense"])
+    huge = invoke(["matrix", "[[1,2],[3,4]]", "--input-size", "512x512", "--format", "dense"])
     assert huge.exit_code == 1 and "use --format coo" in huge.stderr
 
 
@@ -206,8 +203,7 @@ def test_cli_save_formats(tmp_path):
     """--save writes .npz coordinates, .npy dense and .json."""
     for name in ("w.npz", "w.npy", "w.json", "w.csv"):
         assert (
-            runner.invoke(
-                app,
+            invoke(
                 ["matrix", "[[1,2],[3,4]]", "--input-size", "3x3", "--save", str(tmp_path / name), "--format", "coo"],
             ).exit_code
             == 0
@@ -233,6 +229,6 @@ def test_cli_save_formats(tmp_path):
 )
 def test_cli_refusals(args, code, message):
     """Invalid requests: one line, the documented exit code."""
-    result = runner.invoke(app, args)
+    result = invoke(args)
     assert result.exit_code == code, result.output
     assert result.stderr.startswith(message)
