@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 
+from helpers import invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from tconvcalc.cli import app
-
-runner = CliRunner()
 TOKENS = [
     "0",
     "1",
@@ -109,7 +106,7 @@ def invocations(draw):
 @given(args=invocations())
 def test_no_traceback(args):
     """Random, hostile arguments end in exit 0, 1 or 2 with at most one error line, never an exception."""
-    result = runner.invoke(app, args)
+    result = invoke(args)
     assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
     assert result.exit_code in (0, 1, 2), (args, result.output)
     assert "Traceback" not in result.output

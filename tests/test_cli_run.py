@@ -7,17 +7,14 @@ import json
 import numpy as np
 import pytest
 from conftest import DATA
-from typer.testing import CliRunner
+from helpers import invoke
 
-from tconvcalc.cli import app
-
-runner = CliRunner()
 X = K = "[[0,1],[2,3]]"
 CONFORMANCE = json.loads((DATA / "onnx_convtranspose.json").read_text())["cases"]
 
 
 def run(*args: str, input: str | None = None):
-    return runner.invoke(app, ["run", *args], input=input)
+    return invoke(["run", *args], input=input)
 
 
 @pytest.mark.parametrize(
@@ -70,11 +67,16 @@ def test_explain_draws_each_scaled_kernel():
     assert "padding crops" in out
 
 
+def _cells(table: str) -> list[list[str]]:
+    """The values of a rendered table, row by row."""
+    return [[cell.strip() for cell in line.split("│")[1:-1]] for line in table.splitlines() if line.startswith("│")]
+
+
 def test_float_precision():
-    """Non-integral results print with --precision significant digits."""
-    out = run("[[0.5]]", "[[1,2]]", "--dims", "2", "--precision", "3").stdout
-    assert "0.5" in out and "1" in out
-    assert run("[[1]]", "[[0.333333333]]", "--precision", "2").stdout.count("0.33") == 1
+    """Non-integral results print with --precision significant digits; integral ones as integers."""
+    assert _cells(run("[[0.5]]", "[[1.23456,2]]", "--dims", "2", "--precision", "3").stdout) == [["0.617", "1"]]
+    assert _cells(run("[[0.5]]", "[[1.23456,2]]", "--dims", "2").stdout) == [["0.61728", "1"]]
+    assert _cells(run("[[1]]", "[[0.333333333]]", "--precision", "2").stdout) == [["0.33"]]
 
 
 def test_output_size_derives_output_padding():

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
 from tconvcalc.cli import app
 
-runner = CliRunner()
-
 
 def run(*args: str):
-    return runner.invoke(app, list(args))
+    return invoke(list(args))
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from helpers import invoke
 from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
-
-from tconvcalc.cli.app import _only
 
 FLAG = {
     "kernel_size": "-k",
@@ -126,7 +124,7 @@ def _shape_argv(q: dict[str, Any]) -> list[str]:
 
 
 def _invoke(argv: list[str], stdin: str | None = None) -> Any:
-    return CliRunner().invoke(_only(argv[0]), argv, input=stdin, catch_exceptions=False)
+    return invoke(argv, stdin, catch_exceptions=False)
 
 
 def _answers(q: dict[str, Any]) -> dict[str, tuple[int, dict[str, Any] | None]]:

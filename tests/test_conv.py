@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import check_same
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -124,7 +125,7 @@ def test_conv_transpose_is_matrix_transpose():
 @settings(max_examples=200, deadline=None)
 @given(dims=st.integers(1, 3), data=st.data())
 def test_views_agree_without_torch(dims, data):
-    """scatter, matrix and zero-insert compute what the fast path computes (no torch needed)."""
+    """Every method computes what the fast path computes, refusing exactly where the size formula is not positive."""
     draw = data.draw
     vec = lambda lo, hi: tuple(draw(st.integers(lo, hi)) for _ in range(dims))  # noqa: E731
     groups = draw(st.sampled_from([1, 2]))
@@ -133,10 +134,25 @@ def test_views_agree_without_torch(dims, data):
     rng = np.random.default_rng(draw(st.integers(0, 2**31)))
     y = rng.standard_normal((2, groups * draw(st.integers(1, 2)), *vec(1, 5)))
     w = rng.standard_normal((y.shape[1], draw(st.integers(1, 2)), *vec(1, 3)))
-    args = (None, stride, vec(0, 2), op, groups, dilation)
-    try:
-        fast = tconvcalc.conv_transpose(y, w, *args)
-    except LayerError:
-        return
-    for method in METHODS[1:]:
-        np.testing.assert_allclose(tconvcalc.conv_transpose(y, w, *args, method=method), fast, atol=1e-12)
+    padding = vec(0, 2)
+    args = (None, stride, padding, op, groups, dilation)
+
+    def ours():
+        return {method: tconvcalc.conv_transpose(y, w, *args, method=method) for method in METHODS}
+
+    def formula():  # PyTorch's documented size rule, which refuses a non-positive output size
+        sizes = [
+            (i - 1) * s - 2 * p + d * (k - 1) + o + 1
+            for i, k, s, p, o, d in zip(y.shape[2:], w.shape[2:], stride, padding, op, dilation)
+        ]
+        if min(sizes) < 1:
+            raise ValueError(f"output size {sizes} is not positive")
+        return (y.shape[0], w.shape[1] * groups, *sizes)
+
+    def compare(outputs, shape):
+        fast = outputs[METHODS[0]]
+        assert fast.shape == shape
+        for method in METHODS[1:]:
+            np.testing.assert_allclose(outputs[method], fast, atol=1e-12, err_msg=method)
+
+    check_same(ours, formula, ValueError, compare, name="the size formula")

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+from helpers import check_same
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -144,24 +145,40 @@ def test_channel_mismatch_refused_like_torch(torch, c):
 
 @SETTINGS
 @given(c=calls(transposed=False))
-def test_adjoint_identity(c):
-    """<conv(x), y> == <x, conv_transpose(y)> with the same weight: conv_transpose is conv's adjoint."""
+def test_adjoint_identity(torch, c):
+    """<conv(x), y> == <x, conv_transpose(y)> with the same weight, refusing exactly the convs torch refuses."""
     x = c["x"].astype(np.float64)
     w = c["w"].astype(np.float64)
-    try:
-        cx = tconvcalc.conv(x, w, None, c["stride"], c["padding"], c["dilation"], c["groups"])
-    except TConvError:
-        return
     dims = w.ndim - 2
-    # the output_padding that makes the transposed output exactly x's size
+    # the output_padding that makes the transposed output exactly x's size; below the stride, so always valid
     op = tuple(
         (i + 2 * p - d * (k - 1) - 1) % s
         for i, p, d, k, s in zip(x.shape[-dims:], c["padding"], c["dilation"], w.shape[2:], c["stride"])
     )
-    if any(o >= max(s, d) for o, s, d in zip(op, c["stride"], c["dilation"])):
-        return
-    y = np.random.default_rng(0).standard_normal(cx.shape)
-    ty = tconvcalc.conv_transpose(y, w, None, c["stride"], c["padding"], op, c["groups"], c["dilation"])
-    assert ty.shape == x.shape
-    lhs, rhs = float(np.sum(cx * y)), float(np.sum(x * ty))
-    assert lhs == pytest.approx(rhs, rel=1e-9, abs=1e-9)
+
+    def y_for(shape):
+        return np.random.default_rng(0).standard_normal(tuple(shape))
+
+    def ours():
+        cx = tconvcalc.conv(x, w, None, c["stride"], c["padding"], c["dilation"], c["groups"])
+        y = y_for(cx.shape)
+        ty = tconvcalc.conv_transpose(y, w, None, c["stride"], c["padding"], op, c["groups"], c["dilation"])
+        return cx.shape, ty.shape, float(np.sum(cx * y)), float(np.sum(x * ty))
+
+    def reference():
+        f = torch.nn.functional
+        conv, conv_t = getattr(f, f"conv{dims}d"), getattr(f, f"conv_transpose{dims}d")
+        tw = torch.from_numpy(w)
+        cx = conv(torch.from_numpy(x), tw, None, c["stride"], c["padding"], c["dilation"], c["groups"])
+        ty = conv_t(
+            torch.from_numpy(y_for(cx.shape)), tw, None, c["stride"], c["padding"], op, c["groups"], c["dilation"]
+        )
+        return tuple(cx.shape), tuple(ty.shape)
+
+    def compare(got, expected):
+        cx_shape, ty_shape, lhs, rhs = got
+        assert (cx_shape, ty_shape) == expected
+        assert ty_shape == x.shape
+        assert lhs == pytest.approx(rhs, rel=1e-9, abs=1e-9)
+
+    check_same(ours, reference, RuntimeError, compare, name="torch")

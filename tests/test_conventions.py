@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 from conftest import DATA
-from hypothesis import given, settings
+from helpers import check_same, invoke
+from hypothesis import event, example, given, reject, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
+from oracle import TORCH_REFUSALS, torch_output_shape
 
 import tconvcalc
-from tconvcalc import LayerError, TConvError
-from tconvcalc.cli import app
+from tconvcalc import LayerError
 from tconvcalc.core.conventions import (
     jax_placement,
     keras_output_length,
@@ -27,7 +27,6 @@ from tconvcalc.core.conventions import (
 from tconvcalc.core.translate import translate
 from tconvcalc.engine.relayout import apply_placement, to_torch_weight
 
-runner = CliRunner()
 CONFORMANCE = json.loads((DATA / "onnx_convtranspose.json").read_text())["cases"]
 
 
@@ -60,7 +59,7 @@ def test_every_onnx_case_through_run_convention_onnx(case, tmp_path):
             args += [names[key], value if isinstance(value, str) else ",".join(map(str, value))]
     if "group" in attrs:
         args += ["-g", str(attrs["group"])]
-    result = runner.invoke(app, args)
+    result = invoke(args)
     assert result.exit_code == 0, result.stderr
     np.testing.assert_allclose(np.array(json.loads(result.stdout)["output"]), np.array(case["y"]), atol=1e-9, rtol=0)
 
@@ -76,43 +75,105 @@ def _onnx_reference(x, w, attrs):
     return ReferenceEvaluator(model).run(None, {"X": x, "W": w})[0]
 
 
-@settings(max_examples=150, deadline=None)
-@given(dims=st.integers(1, 2), data=st.data())
-def test_onnx_against_reference_evaluator(dims, data):
-    """Our ONNX placement and values equal onnx.reference's, except where the evaluator departs from the spec
-    (NOTSET/VALID with output_shape and a positive total padding), which we flag instead."""
-    pytest.importorskip("onnx")
-    draw = data.draw
+def _totals(c):
+    """The spec's total padding per dim for an output_shape: s(i-1) + op + d(k-1) + 1 - output_shape."""
+    return [
+        a * (i - 1) + o + b * (kk - 1) + 1 - want
+        for i, kk, a, b, o, want in zip(
+            c["size"], c["kernel"], c["stride"], c["dilation"], c["output_padding"], c["output_shape"]
+        )
+    ]
+
+
+@st.composite
+def onnx_layers(draw):
+    """ONNX ConvTranspose attributes in 1 or 2 dims: pads, output_shape or auto_pad, with some invalid sizes."""
+    dims = draw(st.integers(1, 2))
     vec = lambda lo, hi: [draw(st.integers(lo, hi)) for _ in range(dims)]  # noqa: E731
     size, k, s, d = vec(1, 5), vec(1, 3), vec(1, 3), vec(1, 2)
-    op = [draw(st.integers(0, max(a, b) - 1)) for a, b in zip(s, d)]
-    mode = draw(st.sampled_from(["NOTSET", "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"]))
-    attrs = {"strides": s, "dilations": d, "output_padding": op, "kernel_shape": k}
-    pads = output_shape = None
-    if mode == "NOTSET" and draw(st.booleans()):
-        pads = vec(0, 2) + vec(0, 2)
-        attrs["pads"] = pads
-    elif mode == "NOTSET" and draw(st.booleans()):
-        full = [(i - 1) * a + b * (c - 1) + 1 for i, a, b, c in zip(size, s, d, k)]
-        output_shape = [f + draw(st.integers(-1, 2)) for f in full]
-        attrs["output_shape"] = output_shape
+    c = {
+        "size": size,
+        "kernel": k,
+        "stride": s,
+        "dilation": d,
+        "output_padding": [draw(st.integers(0, max(a, b) - 1)) for a, b in zip(s, d)],
+        "auto_pad": draw(st.sampled_from(["NOTSET", "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"])),
+        "pads": None,
+        "output_shape": None,
+    }
+    if c["auto_pad"] == "NOTSET" and draw(st.booleans()):
+        c["pads"] = vec(0, 2) + vec(0, 2)
+    elif c["auto_pad"] == "NOTSET" and draw(st.booleans()):
+        full = [(i - 1) * a + b * (kk - 1) + 1 for i, a, b, kk in zip(size, s, d, k)]
+        c["output_shape"] = [f + draw(st.integers(-1, 2)) for f in full]
+    c["seed"] = draw(st.integers(0, 2**31))
+    return c
+
+
+@settings(max_examples=150, deadline=None)
+@given(c=onnx_layers())
+@example(  # total padding -2: the zeros go at the end, as onnx.reference (and ONNX Runtime) put them
+    c={
+        "size": [1],
+        "kernel": [1],
+        "stride": [3],
+        "dilation": [1],
+        "output_padding": [0],
+        "auto_pad": "NOTSET",
+        "pads": None,
+        "output_shape": [3],
+        "seed": 0,
+    }
+)
+def test_onnx_against_reference_evaluator(c):
+    """ONNX values and refusals equal onnx.reference's; where it departs from the spec we follow the spec and flag."""
+    pytest.importorskip("onnx")
+    s, d, op, mode = c["stride"], c["dilation"], c["output_padding"], c["auto_pad"]
+    attrs = {"strides": s, "dilations": d, "output_padding": op, "kernel_shape": c["kernel"]}
+    attrs |= {name: c[name] for name in ("pads", "output_shape") if c[name] is not None}
     if mode != "NOTSET":
         attrs["auto_pad"] = mode
-    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
-    x, w = rng.standard_normal((1, 2, *size)), rng.standard_normal((2, 1, *k))
-    try:
-        p = onnx_placement(size, k, s, pads, op, output_shape, mode, d)
-    except TConvError:
+    rng = np.random.default_rng(c["seed"])
+    x, w = rng.standard_normal((1, 2, *c["size"])), rng.standard_normal((2, 1, *c["kernel"]))
+
+    def ours():
+        p = onnx_placement(c["size"], c["kernel"], s, c["pads"], op, c["output_shape"], mode, d)
+        return p, apply_placement(tconvcalc.conv_transpose(x, w, None, s, 0, 0, 1, d), p.crops)
+
+    def evaluator():
+        try:
+            y = _onnx_reference(x, w, attrs)
+        except ValueError:
+            if any(o >= a for o, a in zip(op, s)):  # its col2im counts input blocks as if output_padding < stride
+                event("filtered: onnx.reference cannot run output_padding >= stride")
+                reject()
+            raise
+        if y.size == 0:  # it returns an empty array where tconvcalc, as torch, refuses a size-0 output
+            raise ValueError(f"empty output {y.shape}")
+        return y
+
+    def same_values(got, expected):
+        assert got[1].shape == expected.shape
+        np.testing.assert_allclose(got[1], expected, atol=1e-10)
+
+    in_range = c["output_shape"] is None or all(t - o > -a for t, o, a in zip(_totals(c), op, s))  # O <= F + s - 1
+    if c["output_shape"] is None or mode not in ("NOTSET", "VALID") or (max(_totals(c)) <= 0 and in_range):
+        check_same(ours, evaluator, ValueError, same_values, name="onnx.reference")
         return
-    ours = apply_placement(tconvcalc.conv_transpose(x, w, None, s, 0, 0, 1, d), p.crops)
-    if any("onnx.reference" in note for note in p.notes):
-        return  # the documented divergence
-    try:
-        expected = _onnx_reference(x, w, attrs)
-    except ValueError:  # the evaluator's col2im rejects some valid layers (e.g. a one-tap kernel with dilation 2)
-        return
-    assert ours.shape == expected.shape
-    np.testing.assert_allclose(ours, expected, atol=1e-10)
+
+    # The evaluator reads output_shape with pads 0 instead of splitting a positive total padding, and refuses an
+    # output_shape beyond full + stride - 1 (README): there the operator text is the oracle, and tconvcalc must
+    # flag the evaluator's departure.
+    def spec():
+        if min(c["output_shape"]) < 1:
+            raise ValueError(f"output_shape {c['output_shape']} is not positive")
+        return (1, 1, *c["output_shape"])
+
+    def flagged(got, shape):
+        assert got[1].shape == shape
+        assert any("onnx.reference" in note for note in got[0].notes), got[0].notes
+
+    check_same(ours, spec, ValueError, flagged, name="the ONNX operator text")
 
 
 def test_onnx_flags_inference_disagreement():
@@ -128,7 +189,9 @@ def test_onnx_flags_inference_disagreement():
 @given(i=st.integers(1, 9), k=st.integers(1, 5), s=st.integers(1, 4), op=st.one_of(st.none(), st.integers(0, 3)))
 def test_keras_sizes_follow_both_rules(padding, i, k, s, op):
     """Keras 3's placement gives tf_keras' deconv_output_length and Keras 3's own output-shape rule."""
-    if op is not None and op >= s:
+    if op is not None and op >= s:  # Keras 3 refuses it before any size rule applies
+        with pytest.raises(LayerError, match="`output_padding` must be strictly less than `strides`"):
+            keras_placement((i,), k, s, padding, op)
         return
     keras3 = (
         (i - 1) * s + k + (max(k, s) - k if op is None else op)
@@ -220,7 +283,7 @@ def test_jax_values_match_its_definition(data, transpose_kernel, tmp_path_factor
         "WIO",
         "--json",
     ] + (["--transpose-kernel"] if transpose_kernel else [])
-    result = runner.invoke(app, args)
+    result = invoke(args)
     assert result.exit_code == 0, result.stderr
     np.testing.assert_allclose(np.array(json.loads(result.stdout)["output"]), expected, atol=1e-12)
 
@@ -238,30 +301,39 @@ def test_keras_kernel_layout_values_equal_torch():
 
 @settings(max_examples=300, deadline=None)
 @given(dims=st.integers(1, 3), data=st.data())
-def test_translation_round_trips_torch_onnx_torch(dims, data):
-    """torch -> onnx -> torch gives back exactly the same padding and output_padding."""
+def test_translation_round_trips_torch_onnx_torch(torch, dims, data):
+    """torch -> onnx -> torch gives back the same padding and output_padding, for the layers torch accepts."""
     draw = data.draw
     vec = lambda lo, hi: tuple(draw(st.integers(lo, hi)) for _ in range(dims))  # noqa: E731
     size, k, s, d, p = vec(1, 6), vec(1, 4), vec(1, 3), vec(1, 2), vec(0, 2)
     op = tuple(draw(st.integers(0, max(a, b) - 1)) for a, b in zip(s, d))
-    try:
+
+    def round_trip():
         placement = torch_placement(size, k, s, p, op, d)
-    except TConvError:
-        return
-    attrs = translate(placement).onnx
-    assert attrs is not None
-    back = onnx_placement(
-        size,
-        attrs["kernel_shape"],
-        attrs["strides"],
-        attrs["pads"],
-        attrs["output_padding"],
-        None,
-        "NOTSET",
-        attrs["dilations"],
-    )
-    assert back.crops == placement.crops
-    assert torch_equivalent(back) == (*p, *op)
+        attrs = translate(placement).onnx
+        assert attrs is not None
+        back = onnx_placement(
+            size,
+            attrs["kernel_shape"],
+            attrs["strides"],
+            attrs["pads"],
+            attrs["output_padding"],
+            None,
+            "NOTSET",
+            attrs["dilations"],
+        )
+        return placement, back
+
+    def module_shape():
+        return torch_output_shape("conv_transpose", (1, 1, *size), 1, k, s, p, d, 1, op)
+
+    def compare(got, shape):
+        placement, back = got
+        assert placement.output_size == shape[2:]
+        assert back.crops == placement.crops
+        assert torch_equivalent(back) == (*p, *op)
+
+    check_same(round_trip, module_shape, TORCH_REFUSALS, compare, name="torch")
 
 
 def test_one_pixel_shift_detected_and_explained():
@@ -277,8 +349,7 @@ def test_one_pixel_shift_detected_and_explained():
     assert tf_values.shape == torch_values.shape
     np.testing.assert_array_equal(tf_values[..., 1:], torch_values[..., :-1])  # shifted by one
     assert not np.array_equal(tf_values, torch_values)
-    result = runner.invoke(
-        app,
+    result = invoke(
         [
             "translate",
             "4",
@@ -318,6 +389,6 @@ def test_one_pixel_shift_detected_and_explained():
 )
 def test_convention_refusals(args, code, message):
     """Convention misuse: one line with the framework's own rule, the documented exit code."""
-    result = runner.invoke(app, args)
+    result = invoke(args)
     assert result.exit_code == code, result.output
     assert message in result.stderr

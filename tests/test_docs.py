@@ -7,9 +7,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from tconvcalc.cli import app
+from helpers import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -42,7 +40,7 @@ def test_readme_example(command, expected, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     args = shlex.split(command)
     assert args[0] == "tconvcalc"
-    result = CliRunner().invoke(app, args[1:])
+    result = invoke(args[1:])
     assert _strip(result.output) == _strip(expected)
 
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from tconvcalc.cli.app import _only
+from helpers import invoke
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 X, K = "[[0,1],[2,3]]", "[[0,1],[2,3]]"
@@ -67,7 +65,7 @@ TABLE = [
 @pytest.mark.parametrize(("kind", "argv", "code"), TABLE, ids=[row[0] for row in TABLE])
 def test_exit_code_by_kind(kind: str, argv: list[str], code: int) -> None:
     """Each kind of mistake has its documented exit code; refusals print an 'error:' line and no traceback."""
-    result = CliRunner().invoke(_only(argv[0]), argv, catch_exceptions=False)
+    result = invoke(argv, catch_exceptions=False)
     assert result.exit_code == code, (kind, result.output)
     if code == 1:
         assert result.stderr.startswith("error: "), result.stderr

@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import check_same, invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from tconvcalc import LayerError, TConvError, TensorShape
-from tconvcalc.cli import app
 from tconvcalc.core.invert import invert_conv, invert_dim, solve_conv, solve_transpose, uniform_overlap
 from tconvcalc.core.sizes import conv_output_size, conv_transpose_output_size
-
-runner = CliRunner()
 
 
 def test_seed_cases():
@@ -33,23 +30,34 @@ def test_seed_cases():
 @settings(max_examples=300, deadline=None)
 @given(i=st.integers(1, 40), k=st.integers(1, 6), s=st.integers(1, 4), p=st.integers(0, 4), d=st.integers(1, 3))
 def test_preimage_and_restoring_output_padding_brute_force(i, k, s, p, d):
-    """The preimage is exactly the sizes the conv maps to the same output, and each op restores its size."""
-    try:
-        inv = invert_dim(i, k, s, p, d)
-    except LayerError:
-        return
-    brute = []
-    for size in range(1, i + 3 * s + 10):
-        try:
-            if conv_output_size((size,), k, s, p, d) == (inv.conv_output,):
-                brute.append(size)
-        except LayerError:
-            pass
-    assert inv.preimage == (brute[0], brute[-1]) and len(brute) == brute[-1] - brute[0] + 1
-    assert i in brute
-    for size, op in inv.restores:
-        assert conv_transpose_output_size((inv.conv_output,), k, s, p, op, d) == (size,)
-    assert dict(inv.restores)[i] == inv.output_padding
+    """The preimage is exactly the sizes the conv maps to the same output, each op restores its size (brute force)."""
+
+    def conv_out(size):  # PyTorch's Conv size rule; None where it refuses the input
+        padded, k_eff = size + 2 * p, d * (k - 1) + 1
+        return None if padded < k_eff else (padded - k_eff) // s + 1
+
+    def brute():
+        o = conv_out(i)
+        if o is None:
+            raise ValueError(f"padded input {i + 2 * p} is smaller than the dilated kernel")
+        sizes = [size for size in range(1, i + 3 * s + 10) if conv_out(size) == o]
+        # the valid output_paddings of the ConvTranspose back from o that give each size
+        ops = {
+            size: [op for op in range(max(s, d)) if (o - 1) * s - 2 * p + d * (k - 1) + op + 1 == size]
+            for size in sizes
+        }
+        return o, sizes, ops
+
+    def compare(inv, expected):
+        o, sizes, ops = expected
+        assert inv.conv_output == o
+        assert inv.preimage == (sizes[0], sizes[-1]) and len(sizes) == sizes[-1] - sizes[0] + 1
+        assert i in sizes
+        assert [size for size, _ in inv.restores] == sizes
+        assert all(ops[size] == [op] for size, op in inv.restores)
+        assert dict(inv.restores)[i] == inv.output_padding
+
+    check_same(lambda: invert_dim(i, k, s, p, d), brute, ValueError, compare, name="brute force")
 
 
 def _brute(i, o, mk, ms, md, transposed):
@@ -106,9 +114,7 @@ def test_asymmetric_same_padding_explained():
 
 def test_cli_invert_conv_json_keys():
     """invert-conv --json: conv_output_shape, output_padding, preimage (and the layer pair)."""
-    result = runner.invoke(
-        app, ["invert-conv", "1x10x16x16", "-k", "5", "-s", "3", "-p", "2", "--out-channels", "20", "--json"]
-    )
+    result = invoke(["invert-conv", "1x10x16x16", "-k", "5", "-s", "3", "-p", "2", "--out-channels", "20", "--json"])
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["conv_output_shape"] == [1, 20, 6, 6]
@@ -119,7 +125,7 @@ def test_cli_invert_conv_json_keys():
 
 def test_cli_invert_conv_table():
     """The table names the preimage with each size's output_padding, and prints the layer pair."""
-    out = runner.invoke(app, ["invert-conv", "24", "--dims", "1", "-k", "3", "-s", "2", "-p", "1"]).stdout
+    out = invoke(["invert-conv", "24", "--dims", "1", "-k", "3", "-s", "2", "-p", "1"]).stdout
     assert "23 (op 0), 24 (op 1)" in out
     assert "output_padding=1)" in out.replace("\n", "")
 
@@ -136,16 +142,16 @@ def test_cli_invert_conv_table():
 )
 def test_cli_refusals(args, code, message):
     """Invalid convolutions and impossible requests: one line, the documented exit code."""
-    result = runner.invoke(app, args)
+    result = invoke(args)
     assert result.exit_code == code, result.output
     assert result.stderr.startswith(message)
 
 
 def test_cli_solve_per_dimension_json():
     """solve 16x8 32x16 solves each dimension; --top limits the list; --conv solves the forward layer."""
-    doc = json.loads(runner.invoke(app, ["solve", "16x8", "32x16", "--top", "2", "--json"]).stdout)
+    doc = json.loads(invoke(["solve", "16x8", "32x16", "--top", "2", "--json"]).stdout)
     assert [d["input"] for d in doc["dims"]] == [16, 8]
     assert all(len(d["solutions"]) == 2 for d in doc["dims"])
-    conv = json.loads(runner.invoke(app, ["solve", "32", "16", "--conv", "--json"]).stdout)
+    conv = json.loads(invoke(["solve", "32", "16", "--conv", "--json"]).stdout)
     first = conv["dims"][0]["solutions"][0]
     assert conv_output_size((32,), first["kernel_size"], first["stride"], first["padding"], first["dilation"]) == (16,)

@@ -6,21 +6,19 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
-from tconvcalc.cli import app
 from tconvcalc.core import network
 from tconvcalc.io import batch
 
-runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def test_examples_pass_and_fail_as_documented():
     """The DCGAN and U-Net examples pass (exit 0); the one-pixel-short decoder fails (exit 1) naming the fix."""
-    assert runner.invoke(app, ["check", str(EXAMPLES / "dcgan.toml")]).exit_code == 0
-    assert runner.invoke(app, ["check", str(EXAMPLES / "unet.toml")]).exit_code == 0
-    broken = runner.invoke(app, ["check", str(EXAMPLES / "decoder-one-short.toml")])
+    assert invoke(["check", str(EXAMPLES / "dcgan.toml")]).exit_code == 0
+    assert invoke(["check", str(EXAMPLES / "unet.toml")]).exit_code == 0
+    broken = invoke(["check", str(EXAMPLES / "decoder-one-short.toml")])
     assert broken.exit_code == 1
     assert broken.stderr.startswith("error: layer 'dec1' (match failed)")
     assert "fix: output_padding=1" in broken.stderr
@@ -28,7 +26,7 @@ def test_examples_pass_and_fail_as_documented():
 
 def test_check_json_document():
     """--json: per layer shapes, parameters, MACs and status, and an overall ok."""
-    doc = json.loads(runner.invoke(app, ["check", str(EXAMPLES / "dcgan.toml"), "--json"]).stdout)
+    doc = json.loads(invoke(["check", str(EXAMPLES / "dcgan.toml"), "--json"]).stdout)
     assert doc["ok"] is True and doc["first_failure"] is None
     first = doc["layers"][0]
     assert first["input_shape"] == [1, 100, 1, 1] and first["output_shape"] == [1, 512, 4, 4]
@@ -50,7 +48,7 @@ def test_invalid_layer_names_first_failure_and_stops(tmp_path):
         'input = [1, 3, 8, 8]\n[[layer]]\nname = "a"\ntype = "conv"\nkernel_size = 9\n'
         '[[layer]]\nname = "b"\ntype = "conv"\nkernel_size = 1\n',
     )
-    result = runner.invoke(app, ["check", path, "--json"])
+    result = invoke(["check", path, "--json"])
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
     assert [layer["status"] for layer in doc["layers"]] == ["invalid", "not reached"]
@@ -63,7 +61,7 @@ def test_expect_failure(tmp_path):
         tmp_path,
         'input = [1, 3, 8, 8]\n[[layer]]\nname = "a"\ntype = "maxpool"\nkernel_size = 2\nexpect = [1, 3, 5, 5]\n',
     )
-    result = runner.invoke(app, ["check", path])
+    result = invoke(["check", path])
     assert result.exit_code == 1
     assert "expected [1, 3, 5, 5], got [1, 3, 4, 4]" in result.stderr
 
@@ -89,7 +87,7 @@ def test_expect_failure(tmp_path):
 )
 def test_malformed_configs_exit_2(tmp_path, text, message):
     """Malformed files, unknown types and keys are usage errors (exit 2) with the key and the line."""
-    result = runner.invoke(app, ["check", _write(tmp_path, text)])
+    result = invoke(["check", _write(tmp_path, text)])
     assert result.exit_code == 2, result.output
     assert message in result.stderr and result.stderr.count("\n") == 1
 
@@ -100,15 +98,15 @@ def test_json_config_and_json_errors(tmp_path):
         "input": [1, 3, 8, 8],
         "layer": [{"name": "up", "type": "tconv", "kernel_size": 2, "stride": 2, "expect": [1, 3, 16, 16]}],
     }
-    assert runner.invoke(app, ["check", _write(tmp_path, json.dumps(good), "net.json")]).exit_code == 0
-    bad = runner.invoke(app, ["check", _write(tmp_path, '{"input": [1,\n 2,,]}', "bad.json")])
+    assert invoke(["check", _write(tmp_path, json.dumps(good), "net.json")]).exit_code == 0
+    bad = invoke(["check", _write(tmp_path, '{"input": [1,\n 2,,]}', "bad.json")])
     assert bad.exit_code == 2 and "line 2" in bad.stderr
 
 
 def test_yaml_needs_pyyaml_or_works(tmp_path):
     """YAML configs load with PyYAML, or say how to get it."""
     path = _write(tmp_path, "input: [1, 3, 8, 8]\nlayer:\n  - {type: maxpool, kernel_size: 2}\n", "net.yaml")
-    result = runner.invoke(app, ["check", path])
+    result = invoke(["check", path])
     try:
         import yaml  # noqa: F401
     except ImportError:
@@ -119,10 +117,10 @@ def test_yaml_needs_pyyaml_or_works(tmp_path):
 
 def test_sweep_describes_passing_sizes():
     """--sizes A:B reports which spatial sizes pass, compactly."""
-    result = runner.invoke(app, ["check", str(EXAMPLES / "unet.toml"), "--sizes", "8:64"])
+    result = invoke(["check", str(EXAMPLES / "unet.toml"), "--sizes", "8:64"])
     assert result.exit_code == 0
     assert result.stdout.strip() == "input sizes that pass, from 8 to 64: multiples of 4 from 8 to 64"
-    doc = json.loads(runner.invoke(app, ["check", str(EXAMPLES / "unet.toml"), "--sizes", "8:20", "--json"]).stdout)
+    doc = json.loads(invoke(["check", str(EXAMPLES / "unet.toml"), "--sizes", "8:20", "--json"]).stdout)
     assert doc["sizes"] == [8, 12, 16, 20]
 
 
@@ -202,12 +200,12 @@ def test_batch_equals_one_by_one(tmp_path):
     """shape --batch gives, line by line, the documents of one-by-one shape --json, errors included in order."""
     lines = [json.dumps(q) for q in QUERIES] + ["{broken", json.dumps({"input": [5], "kernel_size": 0})]
     path = _write(tmp_path, "\n".join(lines) + "\n", "q.jsonl")
-    result = runner.invoke(app, ["shape", "--batch", path])
+    result = invoke(["shape", "--batch", path])
     assert result.exit_code == 1  # two lines were refused; every line still got its answer
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(answers) == len(lines)
     for args, answer in zip(EQUIVALENT_ARGS, answers):
-        single = runner.invoke(app, ["shape", *args, "--json"])
+        single = invoke(["shape", *args, "--json"])
         assert single.exit_code == 0, single.stderr
         assert json.loads(single.stdout) == answer
     assert answers[-2]["exit_code"] == 2 and answers[-2]["line"] == 7
@@ -216,7 +214,7 @@ def test_batch_equals_one_by_one(tmp_path):
 
 def test_batch_from_stdin_and_parallel_path(tmp_path, monkeypatch):
     """stdin streams; a file above the parallel threshold is answered by worker processes, in order."""
-    result = runner.invoke(app, ["shape", "--batch", "-"], input=json.dumps(QUERIES[0]) + "\n")
+    result = invoke(["shape", "--batch", "-"], input=json.dumps(QUERIES[0]) + "\n")
     assert json.loads(result.stdout)["output_shape"] == [1, 3, 32, 32]
     monkeypatch.setattr(batch, "PARALLEL_FROM", 10)
     monkeypatch.setattr(batch, "CHUNK_LINES", 3)
@@ -233,11 +231,11 @@ def test_batch_from_stdin_and_parallel_path(tmp_path, monkeypatch):
 def test_compare_table_and_json(monkeypatch):
     """--compare shows ConvTranspose, MaxUnpool and interpolate on the same input."""
     monkeypatch.setenv("COLUMNS", "200")
-    result = runner.invoke(app, ["shape", "1x16x32x32", "-k", "2", "-s", "2", "--compare", "--json"])
+    result = invoke(["shape", "1x16x32x32", "-k", "2", "-s", "2", "--compare", "--json"])
     docs = json.loads(result.stdout)
     assert [d["operation"] for d in docs] == ["conv_transpose", "maxunpool", "upsample"]
     assert all(d["output_shape"] == [1, 16, 64, 64] for d in docs)
-    table = runner.invoke(app, ["shape", "1x16x32x32", "-k", "2", "-s", "2", "--compare"]).stdout
+    table = invoke(["shape", "1x16x32x32", "-k", "2", "-s", "2", "--compare"]).stdout
     assert "MaxUnpool2d(k=2, s=2)" in table and "Upsample(scale=2.0, mode=bilinear)" in table
 
 
@@ -252,6 +250,6 @@ def test_compare_table_and_json(monkeypatch):
 )
 def test_other_layer_refusals(args, message):
     """Pool, unpool and upsample refusals are one line with exit 1."""
-    result = runner.invoke(app, ["shape", *args])
+    result = invoke(["shape", *args])
     assert result.exit_code == 1, result.output
     assert message in result.stderr

@@ -6,8 +6,11 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
 import sys, runpy
@@ -23,53 +26,41 @@ sys.stderr.write("HEAVY=" + ",".join(heavy) + " CODE=" + str(code) + "\\n")
 """
 
 
-def _imports(*args: str) -> tuple[str, str]:
+def _imports(*args: str, code: int = 0) -> tuple[str, str]:
+    """Run the command in a probe process; its 'HEAVY=...' line and stdout. The probe must exit 0 (no crash),
+    and the command with ``code``."""
     env = {**os.environ, "_TCONVCALC_COMPLETE": ""}
     proc = subprocess.run(
         [sys.executable, "-c", PROBE.format(args=list(args))], capture_output=True, text=True, env=env, check=False
     )
+    assert proc.returncode == 0, proc.stderr
     tail = proc.stderr.strip().splitlines()[-1]
+    assert tail.endswith(f" CODE={code}"), (tail, proc.stderr)
     return tail, proc.stdout
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "code"),
     [
-        ("shape", "16", "-k", "4", "-s", "2", "-p", "1", "--json"),
-        ("shape", "1x3x16x16", "-k", "4", "-s", "2", "-p", "1", "--plain"),
-        ("shape", "16", "-k", "0", "--json"),
-        ("shape", "--help"),
-        ("run", "--help"),
-        ("invert-conv", "--help"),
-        ("solve", "16", "32", "--json"),
-        ("matrix", "--help"),
-        ("check", "examples/unet.toml", "--json"),
-        (
-            "translate",
-            "4",
-            "--dims",
-            "1",
-            "-k",
-            "3",
-            "-s",
-            "2",
-            "--from",
-            "tf",
-            "-p",
-            "same",
-            "--output-shape",
-            "8",
-            "--json",
-        ),
-        ("shape", "3x3", "--convention", "onnx", "-k", "3", "-s", "2", "--auto-pad", "SAME_UPPER", "--json"),
-        ("shape", "7x7", "--layer", "maxpool", "-k", "2", "--json"),
-        ("invert-conv", "24", "--dims", "1", "-k", "3", "-s", "2", "-p", "1", "--json"),
-        ("--help",),
+        (("shape", "16", "-k", "4", "-s", "2", "-p", "1", "--json"), 0),
+        (("shape", "1x3x16x16", "-k", "4", "-s", "2", "-p", "1", "--plain"), 0),
+        (("shape", "16", "-k", "0", "--json"), 1),
+        (("shape", "--help"), 0),
+        (("run", "--help"), 0),
+        (("invert-conv", "--help"), 0),
+        (("solve", "16", "32", "--json"), 0),
+        (("matrix", "--help"), 0),
+        (("check", str(ROOT / "examples" / "unet.toml"), "--json"), 0),
+        (tuple("translate 4 --dims 1 -k 3 -s 2 --from tf -p same --output-shape 8 --json".split()), 0),
+        (("shape", "3x3", "--convention", "onnx", "-k", "3", "-s", "2", "--auto-pad", "SAME_UPPER", "--json"), 0),
+        (("shape", "7x7", "--layer", "maxpool", "-k", "2", "--json"), 0),
+        (("invert-conv", "24", "--dims", "1", "-k", "3", "-s", "2", "-p", "1", "--json"), 0),
+        (("--help",), 0),
     ],
 )
-def test_fast_paths_import_no_numpy_or_rich(args):
+def test_fast_paths_import_no_numpy_or_rich(args, code):
     """shape --json/--plain, errors and --help never import numpy, rich, torch or pydantic."""
-    tail, _ = _imports(*args)
+    tail, _ = _imports(*args, code=code)
     assert tail.startswith("HEAVY= "), tail
 
 
@@ -88,12 +79,13 @@ def test_tab_completion_imports_nothing_heavy():
         "COMP_CWORD": "3",
     }
     code = (
-        "import sys; from tconvcalc.cli import main\ntry: main()\nexcept SystemExit: pass\n"
-        "sys.stderr.write(str(sorted(m for m in ('numpy','rich') if m in sys.modules)))"
+        "import sys; from tconvcalc.cli import main\ncode = 'none'\ntry: main()\nexcept SystemExit as exc: code = exc.code\n"
+        "sys.stderr.write(f'CODE={code} ' + str(sorted(m for m in ('numpy','rich') if m in sys.modules)))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
     assert "--output-size" in proc.stdout.split()
-    assert proc.stderr.endswith("[]")
+    assert proc.stderr.endswith("CODE=0 []"), proc.stderr
 
 
 def test_console_script_json_round_trip():
@@ -102,8 +94,8 @@ def test_console_script_json_round_trip():
         [sys.executable, "-m", "tconvcalc", "shape", "2", "-k", "2", "-s", "2", "--json"],
         capture_output=True,
         text=True,
-        check=True,
     )
+    assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["output_shape"] == [4, 4]
 
 
@@ -113,10 +105,11 @@ def test_lazy_entry_point_runs_each_command():
         [sys.executable, "-m", "tconvcalc", "run", "[[0,1],[2,3]]", "[[0,1],[2,3]]", "--plain"],
         capture_output=True,
         text=True,
-        check=True,
     )
+    assert run.returncode == 0, run.stderr
     assert run.stdout == "[[0,0,1],[0,4,6],[4,12,9]]\n"
-    top = subprocess.run([sys.executable, "-m", "tconvcalc", "--help"], capture_output=True, text=True, check=True)
+    top = subprocess.run([sys.executable, "-m", "tconvcalc", "--help"], capture_output=True, text=True)
+    assert top.returncode == 0, top.stderr
     assert "shape" in top.stdout and "run" in top.stdout
     bad = subprocess.run([sys.executable, "-m", "tconvcalc", "shape", "5", "-k", "0"], capture_output=True, text=True)
     assert bad.returncode == 1 and bad.stderr == "error: --kernel-size=0 must be at least 1 (dim 0)\n"

@@ -135,6 +135,11 @@ def onnx_placement(
         crops = []
         for dim, (ss, o, f, want) in enumerate(zip(s, op, full, out)):
             total = f + o - want
+            if output_shape is not None and want > f + ss - 1:
+                notes.append(
+                    f"ONNX Runtime 1.32 refuses an output_shape above full size + stride - 1 = {f + ss - 1} "
+                    f"(dim {dim}), and so does onnx.reference for NOTSET/VALID"
+                )
             if total < 0 and output_shape is not None:
                 crops.append((0, total - o))  # every extra zero at the end
                 notes.append(
@@ -142,11 +147,6 @@ def onnx_placement(
                     "onnx.reference (NOTSET/VALID) do; the operator text's total/2 does not say which side"
                     + ("; onnx.reference splits them around the output for SAME_*" if mode.startswith("SAME") else "")
                 )
-                if want > f + ss - 1:
-                    notes.append(
-                        f"ONNX Runtime 1.32 refuses an output_shape above full size + stride - 1 = {f + ss - 1} "
-                        f"(dim {dim})"
-                    )
                 continue
             small, large = total // 2, total - total // 2
             begin, end = (small, large) if mode == "SAME_UPPER" else (large, small)
