@@ -10,22 +10,37 @@ import re
 from tconvcalc.core.errors import UsageError
 
 _SEP = re.compile(r"[x,]")
+# A number on the command line: ASCII digits with an optional minus sign, at most 18 digits (below 2**63).
+# Not '+3', '1_000', '٣' or '３', which int() would take: a calculator should not guess.
+_INT = re.compile(r"-?[0-9]{1,18}")
+# A shape pasted from Python: [1, 3, 64, 64], (1, 3, 64, 64) or torch.Size([1, 3, 64, 64]).
+_PYTHON = re.compile(r"(?:torch\.size\(\s*)?[\[(]([^\[\]()]*)[\])]\s*\)?")
 
 
 def parse_ints(token: str, name: str) -> tuple[int, ...]:
-    """Split ``token`` on ``x`` or ``,`` into integers.
+    """Split ``token`` on ``x`` or ``,`` into integers; a Python list, tuple or ``torch.Size`` is read too.
 
     >>> parse_ints("1x10x16x16", "SIZE"), parse_ints("3, 5", "--kernel-size")
     ((1, 10, 16, 16), (3, 5))
+    >>> parse_ints("torch.Size([1, 3, 64, 64])", "SIZE"), parse_ints("(1, 3)", "SIZE")
+    ((1, 3, 64, 64), (1, 3))
     >>> parse_ints("3x", "SIZE")
     Traceback (most recent call last):
     tconvcalc.core.errors.UsageError: SIZE: '3x' is not a list of integers separated by 'x' or ','
     """
-    parts = _SEP.split(token.strip().lower())
-    try:
-        return tuple(int(p.strip()) for p in parts)
-    except ValueError:
-        raise UsageError(f"{name}: {token!r} is not a list of integers separated by 'x' or ','") from None
+    text = token.strip().lower()
+    pasted = _PYTHON.fullmatch(text)
+    if pasted:
+        text = pasted.group(1).strip().rstrip(",")  # (3,) is a one-tuple
+    parts = [part.strip() for part in _SEP.split(text)]
+    if not all(_INT.fullmatch(part) for part in parts):
+        shown = token if len(token) <= 40 else token[:37] + "..."
+        if any(
+            len(part.lstrip("-")) > 18 and part.lstrip("-").isascii() and part.lstrip("-").isdigit() for part in parts
+        ):
+            raise UsageError(f"{name}: {shown!r} has a number of more than 18 digits")
+        raise UsageError(f"{name}: {shown!r} is not a list of integers separated by 'x' or ','")
+    return tuple(int(part) for part in parts)
 
 
 def parse_per_dim(token: str, dims: int, name: str) -> tuple[int, ...]:
