@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:  # a type only: render never imports the engine
-    from tconvcalc.engine.matrix import SparseMatrix
+# The engine's SparseMatrix (shape, nnz, row, col, value): render takes it as data and never imports the engine.
+SparseMatrix = Any
 
 TABLE_LIMIT = (48, 36)  # rows, columns beyond which a table is unreadable
 
@@ -24,7 +24,7 @@ def position_labels(name: str, channels: int, spatial: tuple[int, ...]) -> list[
 
 
 def fits_table(matrix: SparseMatrix) -> bool:
-    return matrix.shape[0] <= TABLE_LIMIT[0] and matrix.shape[1] <= TABLE_LIMIT[1]
+    return bool(matrix.shape[0] <= TABLE_LIMIT[0] and matrix.shape[1] <= TABLE_LIMIT[1])
 
 
 def summary_lines(matrix: SparseMatrix) -> list[str]:
@@ -111,7 +111,7 @@ def print_overlap(counts: np.ndarray, uniform: bool, kernel: Any, stride: Any, d
 
 
 def dense_size_ok(matrix: SparseMatrix, limit: int) -> bool:
-    return math.prod(matrix.shape) * 8 <= limit
+    return bool(math.prod(matrix.shape) * 8 <= limit)
 
 
 def _dense(result: Any, labels: list[str] | None) -> np.ndarray:
@@ -125,7 +125,7 @@ def _dense(result: Any, labels: list[str] | None) -> np.ndarray:
             f"{human_bytes(math.prod(m.shape) * 8)}; use --format coo or --save FILE.npz"
         )
     if labels is None:
-        return m.todense()
+        return np.asarray(m.todense())
     dense: np.ndarray = np.full(m.shape, "0", dtype=object)
     dense[m.row, m.col] = [labels[int(v) - 1] for v in m.value]
     return dense
