@@ -223,7 +223,7 @@ def test_cli_save_formats(tmp_path):
         (
             ["matrix", "--symbolic", "-k", "2", "--input-size", "3x3", "--save", "w.npy"],
             2,
-            "error: --save w.npy: symbolic",
+            "error: --save 'w.npy': symbolic",
         ),
     ],
 )

@@ -62,9 +62,9 @@ def invert_conv(
             source, spec.kernel_size, spec.stride, spec.padding, spec.dilation, spec.groups, spec.out_channels
         )
         if json_:
-            import json
+            from tconvcalc.render import jsonout
 
-            typer.echo(json.dumps(result.to_json()))
+            jsonout.emit(result.to_json())
         else:
             from tconvcalc.render import reports
 
@@ -98,7 +98,7 @@ def solve(
         find = invert.solve_conv if conv else invert.solve_transpose
         per_dim = [find(i, o, max_kernel, max_stride, max_dilation) for i, o in zip(sizes_in, sizes_out)]
         if json_:
-            import json
+            from tconvcalc.render import jsonout
 
             doc = {
                 "layer": f"{'Conv' if conv else 'ConvTranspose'}{len(sizes_in)}d",
@@ -108,7 +108,7 @@ def solve(
                     for i, o, sols in zip(sizes_in, sizes_out, per_dim)
                 ],
             }
-            typer.echo(json.dumps(doc))
+            jsonout.emit(doc)
         else:
             from tconvcalc.render import reports
 

@@ -92,7 +92,9 @@ def errors() -> Iterator[None]:
     try:
         yield
     except TConvError as exc:
-        typer.echo(f"error: {exc.worded(FLAGS)}", err=True)
+        from tconvcalc.render.console import clean
+
+        typer.echo(f"error: {clean(exc.worded(FLAGS))}", err=True)  # user data never reaches the terminal raw
         raise typer.Exit(int(exc.exit_code)) from None
 
 

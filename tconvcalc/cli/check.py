@@ -41,11 +41,9 @@ def check(
                 passing = network.sweep(config, low, high)
                 summary = network.describe_sizes(passing, low, high)
                 if json_:
-                    import json
+                    from tconvcalc.render import jsonout
 
-                    typer.echo(
-                        json.dumps({"ok": bool(passing), "sizes": passing, "range": [low, high], "summary": summary})
-                    )
+                    jsonout.emit({"ok": bool(passing), "sizes": passing, "range": [low, high], "summary": summary})
                 else:
                     typer.echo(f"input sizes that pass, from {low} to {high}: {summary}")
                 if not passing:
@@ -58,9 +56,9 @@ def check(
                 line = configfile.line_of_key(text, exc.layer, exc.key)
             raise UsageError(f"{file}: {exc}" + (f" (line {line})" if line else "")) from None
         if json_:
-            import json
+            from tconvcalc.render import jsonout
 
-            typer.echo(json.dumps(report.to_json()))
+            jsonout.emit(report.to_json())
         else:
             from tconvcalc.render import reports
 

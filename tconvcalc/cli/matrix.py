@@ -127,7 +127,9 @@ def matrix(
         if transpose:
             rows, cols = cols, rows
         if save is not None:
-            matrixview.save(save, result, labels)
+            from tconvcalc.io.matrixfile import save_matrix
+
+            save_matrix(save, result, labels)
         from tconvcalc.engine.functional import verify as verify_matrix
 
         diff = verify_matrix(result) if verify else None
@@ -141,7 +143,7 @@ def matrix(
             uniform = all(uniform_overlap(k, s, d) for k, s, d in zip(w.shape[2:], result.stride, result.dilation))
         values: list[object] = [labels[int(v) - 1] for v in m.value] if labels else m.value.tolist()
         if json_:
-            import json
+            from tconvcalc.render import jsonout
 
             doc = {
                 "layer": f"{'ConvTranspose' if transpose else 'Conv'}{len(result.stride)}d",
@@ -160,7 +162,7 @@ def matrix(
                 doc["verify_max_abs_difference"] = diff
             if counts is not None:
                 doc["overlap"] = {"counts": counts.tolist(), "uniform": uniform}
-            typer.echo(json.dumps(doc))
+            jsonout.emit(doc)
         elif fmt != "table":
             matrixview.emit(result, fmt, labels, precision)
         else:
@@ -174,5 +176,7 @@ def matrix(
                 f"verify: {'W^T y' if transpose else 'W x'} equals "
                 f"{'conv_transpose' if transpose else 'conv'} of a random tensor to {diff:.3g}"
             )
-        if diff is not None and diff > 1e-9 * max(1.0, float(np.abs(m.value).max(initial=0.0))):
+        if diff is not None and not diff <= 1e-9 * max(1.0, float(np.abs(m.value).max(initial=0.0))):  # NaN fails
+            if diff != diff:
+                raise LayerError("nothing verified: the comparison is NaN (the weight holds NaN or infinity)")
             raise LayerError(f"the matrix disagrees with the convolution by {diff:.3g}")

@@ -49,7 +49,7 @@ def _print_convention(out: Any, p: Any, n: int, mode: str, precision: int) -> No
     if mode == "plain":
         typer.echo(tensorview.compact(out))
     elif mode == "json":
-        import json
+        from tconvcalc.render import jsonout
 
         doc = {
             "layer": f"ConvTranspose{n}d",
@@ -60,7 +60,7 @@ def _print_convention(out: Any, p: Any, n: int, mode: str, precision: int) -> No
             "crops": [list(c) for c in p.crops],
             "notes": list(p.notes),
         }
-        typer.echo(json.dumps(doc))
+        jsonout.emit(doc)
     else:
         from tconvcalc.render.console import console
 

@@ -195,14 +195,14 @@ def _one_layer(
     if mode == "plain":
         typer.echo(format_shape(result.output_shape))
     elif mode == "json":  # the scripting path: no render module, no rich
-        import json
+        from tconvcalc.render import jsonout
 
         doc = result.to_json()
         if explained is not None:
             from tconvcalc.render.reports import explain_lines
 
             doc["explain"] = explain_lines(explained)
-        typer.echo(json.dumps(doc))
+        jsonout.emit(doc)
     else:
         from tconvcalc.render import reports
 
@@ -249,17 +249,15 @@ def _compare(layer: LayerOptions, values: tuple[int, ...], dims: int | None, mod
 
         reports.print_compare(rows, source.dims)
     elif mode == "json":
-        import json
+        from tconvcalc.render import jsonout
 
-        typer.echo(
-            json.dumps(
-                [
-                    result.to_json()
-                    if result
-                    else {"type": spec.TYPE, "error": str(err), "exit_code": int(getattr(err, "exit_code", 1))}
-                    for spec, result, err in rows
-                ]
-            )
+        jsonout.emit(
+            [
+                result.to_json()
+                if result
+                else {"type": spec.TYPE, "error": str(err), "exit_code": int(getattr(err, "exit_code", 1))}
+                for spec, result, err in rows
+            ]
         )
     else:
         for spec, result, _ in rows:
@@ -303,9 +301,9 @@ def _print_placement(
         "notes": list(p.notes),
     }
     if mode == "json":
-        import json
+        from tconvcalc.render import jsonout
 
-        typer.echo(json.dumps(doc))
+        jsonout.emit(doc)
         return
     from tconvcalc.render import reports
 

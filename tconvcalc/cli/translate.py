@@ -69,9 +69,9 @@ def translate(
         t = translation.translate(p, groups or 1, cin, cout)
         doc = t.to_json()
         if json_:
-            import json
+            from tconvcalc.render import jsonout
 
-            typer.echo(json.dumps(doc))
+            jsonout.emit(doc)
         else:
             from tconvcalc.render import reports
 

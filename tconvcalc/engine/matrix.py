@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tconvcalc.core import sizes
+from tconvcalc.core.budget import DEFAULT_MEMORY_LIMIT, check_memory
 from tconvcalc.core.errors import LayerError
 
 
@@ -181,6 +182,20 @@ class MatrixResult:
     @property
     def dims(self) -> int:
         return len(self.stride)
+
+    def dense(self, labels: list[str] | None = None, limit: int | None = DEFAULT_MEMORY_LIMIT) -> np.ndarray:
+        """The matrix as a dense array (of numbers, or of the ``labels`` of a symbolic weight), within the budget."""
+        m = self.matrix
+        check_memory(
+            math.prod(m.shape) * 8,
+            limit,
+            f"a dense {m.shape[0]:,} x {m.shape[1]:,} matrix (use --format coo or --save FILE.npz)",
+        )
+        if labels is None:
+            return np.asarray(m.todense())
+        out: np.ndarray = np.full(m.shape, "0", dtype=object)
+        out[m.row, m.col] = [labels[int(v) - 1] for v in m.value]
+        return out
 
 
 def build(

@@ -67,6 +67,18 @@ def _tolerance(dtype: np.dtype[Any], scale: float) -> float:
     return eps * max(1.0, scale)
 
 
+def difference(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest |a - b|, where the same NaN or the same infinity in both counts as agreement.
+
+    >>> difference(np.array([np.nan, np.inf, 1.0]), np.array([np.nan, np.inf, 1.5]))
+    0.5
+    """
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        agree = (a == b) | (np.isnan(a) & np.isnan(b))
+        return float(np.where(agree, 0.0, np.abs(a - b)).max(initial=0.0))
+
+
 def run(
     input: np.ndarray,
     weight: np.ndarray,
@@ -105,7 +117,7 @@ def run(
         out = functional.conv(x, w, bias, stride, padding, dilation, groups, memory_limit=memory_limit)
         prepared = problem.prepare("conv", x, w, bias, stride, padding, 0, dilation, groups)
     checks: dict[str, float] = {}
-    tolerance = _tolerance(out.dtype, float(np.abs(out).max(initial=0.0)))
+    tolerance = _tolerance(out.dtype, float(np.abs(out[np.isfinite(out)]).max(initial=0.0)))  # finite scale
     if check:
         if not transposed:
             raise UsageError("--check compares the four computations of the transposed convolution; drop --conv")
@@ -123,7 +135,7 @@ def run(
                     method=other,
                     memory_limit=memory_limit,
                 )
-                checks[other] = float(np.abs(alt.astype(np.float64) - out).max(initial=0.0))
+                checks[other] = difference(alt, out)
     if bare and out.shape[0] == 1:
         out = out[0]
     return RunResult(out, prepared.layer, method, input, weight, checks, tolerance)

@@ -122,5 +122,6 @@ def _line_encoder() -> Any:
         return json.dumps
     if c_make_encoder is None:  # pragma: no cover
         return json.dumps
-    make = c_make_encoder(None, None, encode_basestring_ascii, None, ": ", ", ", False, False, True)
+    # strict JSON (allow_nan=False): parse_spec admits only finite floats, so no value can be NaN or infinite
+    make = c_make_encoder(None, None, encode_basestring_ascii, None, ": ", ", ", False, False, False)
     return lambda doc: "".join(make(doc, 0))

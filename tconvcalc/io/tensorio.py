@@ -121,20 +121,24 @@ def read_tensor(spec: str, key: str | None = None, name: str = "tensor") -> np.n
 
 
 def save_tensor(path: str, array: np.ndarray) -> None:
-    """Write ``.npy`` (any shape) or ``.csv`` (1-D or 2-D)."""
-    target = Path(path)
-    suffix = target.suffix.lower()
-    try:
-        if suffix == ".npy":
-            np.save(target, array, allow_pickle=False)
-        elif suffix == ".csv":
-            if array.ndim > 2:
-                raise UsageError(f"--save {path}: a CSV holds 1-D or 2-D data, the result is {array.ndim}-D; use .npy")
-            np.savetxt(target, np.atleast_2d(array), delimiter=",", fmt="%.17g")
+    """Write ``.npy`` (any shape) or ``.csv`` (1-D or 2-D), chosen by the suffix in any case, atomically."""
+    from tconvcalc.io.atomic import write_atomic
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".npy", ".csv"):
+        raise UsageError(f"--save {path!r}: unknown format {suffix or '(none)'}; use .npy or .csv")
+    if suffix == ".csv" and array.ndim > 2:
+        raise UsageError(f"--save {path!r}: a CSV holds 1-D or 2-D data, the result is {array.ndim}-D; use .npy")
+
+    def write(stream: BinaryIO) -> None:
+        if suffix == ".npy":  # to a stream, np.save appends no second suffix ('out.NPY' stays 'out.NPY')
+            np.save(stream, array, allow_pickle=False)
         else:
-            raise UsageError(f"--save {path}: unknown format {suffix or '(none)'}; use .npy or .csv")
-    except OSError as exc:
-        raise UsageError(f"--save {path}: cannot write ({exc.strerror})") from None
+            text = io.StringIO()
+            np.savetxt(text, np.atleast_2d(array), delimiter=",", fmt="%.17g")
+            stream.write(text.getvalue().encode())
+
+    write_atomic(path, write)
 
 
 def parse_bytes(text: str) -> int:

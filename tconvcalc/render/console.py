@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import sys
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,9 +24,25 @@ def print_whole(renderable: Any) -> None:
     out.print(renderable)
 
 
-def emit_json(doc: Any) -> None:
-    """Exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(doc) + "\n")
+# Characters that would act on a terminal rather than show: C0 and C1 controls (escape sequences start with
+# ESC or CSI), DEL, line and paragraph separators, and the bidirectional overrides and isolates.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(text: str) -> str:
+    r"""User data (a layer name, a key, a path) made printable: control characters shown as escapes.
+
+    >>> print(clean("dec1\x1b]0;owned\x07"), clean("two\nlines"))
+    dec1\x1b]0;owned\x07 two\nlines
+    """
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(char) or (
+        f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+    )
 
 
 def dim_names(dims: int) -> tuple[str, ...]:

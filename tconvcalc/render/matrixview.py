@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -110,27 +109,6 @@ def print_overlap(counts: np.ndarray, uniform: bool, kernel: Any, stride: Any, d
         )
 
 
-def dense_size_ok(matrix: SparseMatrix, limit: int) -> bool:
-    return bool(math.prod(matrix.shape) * 8 <= limit)
-
-
-def _dense(result: Any, labels: list[str] | None) -> np.ndarray:
-    from tconvcalc.core.budget import DEFAULT_MEMORY_LIMIT, human_bytes
-    from tconvcalc.core.errors import ResourceError
-
-    m: SparseMatrix = result.matrix
-    if not dense_size_ok(m, DEFAULT_MEMORY_LIMIT):
-        raise ResourceError(
-            f"a dense {m.shape[0]:,} x {m.shape[1]:,} matrix would need "
-            f"{human_bytes(math.prod(m.shape) * 8)}; use --format coo or --save FILE.npz"
-        )
-    if labels is None:
-        return np.asarray(m.todense())
-    dense: np.ndarray = np.full(m.shape, "0", dtype=object)
-    dense[m.row, m.col] = [labels[int(v) - 1] for v in m.value]
-    return dense
-
-
 def emit(result: Any, fmt: str, labels: list[str] | None, precision: int) -> None:
     """--format dense|coo|csv|npy on stdout."""
     import sys
@@ -151,39 +129,9 @@ def emit(result: Any, fmt: str, labels: list[str] | None, precision: int) -> Non
             raise UsageError("--format npy writes binary: redirect it to a file or use --save FILE.npy")
         np.save(sys.stdout.buffer, m.todense(), allow_pickle=False)
         return
-    dense = _dense(result, labels)
+    dense = result.dense(labels)
     integral = labels is None and bool(np.all(dense == np.round(dense)))
     sep = "," if fmt == "csv" else " "
     for row in dense:
         cells = [str(v) if labels else number(float(v), integral, precision) for v in row]
         sys.stdout.write(sep.join(cells) + "\n")
-
-
-def save(path: str, result: Any, labels: list[str] | None) -> None:
-    """--save: .npy/.csv dense, .npz coordinates (row, col, value, shape), .json the --json document."""
-    import json
-    from pathlib import Path
-
-    from tconvcalc.core.errors import UsageError
-
-    m, suffix = result.matrix, Path(path).suffix.lower()
-    try:
-        if suffix == ".npz":
-            np.savez(path, row=m.row, col=m.col, value=m.value, shape=np.array(m.shape))
-        elif suffix == ".json":
-            values = [labels[int(v) - 1] for v in m.value] if labels else m.value.tolist()
-            Path(path).write_text(
-                json.dumps({"shape": list(m.shape), "row": m.row.tolist(), "col": m.col.tolist(), "value": values})
-            )
-        elif suffix in (".npy", ".csv"):
-            if labels is not None:
-                raise UsageError(f"--save {path}: symbolic entries are text; use .json")
-            dense = _dense(result, None)
-            if suffix == ".npy":
-                np.save(path, dense, allow_pickle=False)
-            else:
-                np.savetxt(path, dense, delimiter=",", fmt="%.17g")
-        else:
-            raise UsageError(f"--save {path}: unknown format {suffix or '(none)'}; use .npy, .csv, .npz or .json")
-    except OSError as exc:
-        raise UsageError(f"--save {path}: cannot write ({exc.strerror})") from None

@@ -9,7 +9,8 @@ from typing import Any
 
 from tconvcalc.core import sizes
 from tconvcalc.core.layer import LayerResult, LayerShape, ResizeShape, format_shape
-from tconvcalc.render.console import console, dim_names, emit_json, print_whole
+from tconvcalc.render.console import clean, console, dim_names, print_whole
+from tconvcalc.render.jsonout import emit as emit_json
 
 
 def _pad_text(pad: tuple[int, int]) -> str:
@@ -292,8 +293,8 @@ def print_report(report: Any) -> None:
         shape_in = format_shape(tuple(step.input_shape)) if step.input_shape else "-"
         shape_out = format_shape(tuple(step.output_shape)) if step.output_shape else "-"
         table.add_row(
-            Text(step.name),
-            Text(step.summary),
+            Text(clean(step.name)),
+            Text(clean(step.summary)),
             Text(f"{shape_in} -> {shape_out}"),
             Text("-" if step.parameters is None else f"{step.parameters:,}"),
             Text(f"{step.macs:,}"),
@@ -313,7 +314,7 @@ def print_report(report: Any) -> None:
         if step.status not in ("ok", "not reached"):
             con.print(
                 Text(
-                    f"{step.name}: {step.status}: {step.message}" + (f"; fix: {step.fix}" if step.fix else ""),
+                    clean(f"{step.name}: {step.status}: {step.message}" + (f"; fix: {step.fix}" if step.fix else "")),
                     style="bold",
                 )
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from tconvcalc.core.layer import LayerShape
 from tconvcalc.core.sizes import effective_kernel
+from tconvcalc.render.jsonout import dumps
 
 GRID_LIMIT = 24  # widest grid printed as a table; larger outputs get a summary
 
@@ -20,13 +20,18 @@ def is_integral(array: np.ndarray) -> bool:
 
 
 def to_nested(array: np.ndarray) -> Any:
-    """Nested lists of Python ints when integral, floats otherwise."""
-    return array.astype(np.int64).tolist() if is_integral(array) else array.tolist()
+    """Nested lists of exact Python ints when integral (also at 2**63 and beyond), floats otherwise (non-finite
+    ones stay floats: the JSON writer turns them into null)."""
+    if not is_integral(array):
+        return array.tolist()
+    if array.size == 0 or float(np.abs(array).max()) < 2.0**62:
+        return array.astype(np.int64).tolist()
+    return np.frompyfunc(int, 1, 1)(array).tolist()  # a float64 holds its integer exactly; int() keeps it
 
 
 def compact(array: np.ndarray) -> str:
-    """The result as one compact literal, e.g. ``[[0,0,1],[0,4,6],[4,12,9]]``."""
-    return json.dumps(to_nested(array), separators=(",", ":"))
+    """The result as one compact literal, e.g. ``[[0,0,1],[0,4,6],[4,12,9]]`` (strict JSON: null for NaN/inf)."""
+    return dumps(to_nested(array), separators=(",", ":"))
 
 
 def fmt(value: float, integral: bool, precision: int) -> str:
