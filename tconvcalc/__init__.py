@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from tconvcalc.core.errors import ExitStatus, LayerError, ResourceError, TConvError, UsageError
-from tconvcalc.core.layer import LayerShape, TensorShape, conv_layer, conv_transpose_layer
+from tconvcalc.core.layer import LayerShape, conv_layer, conv_transpose_layer
 from tconvcalc.core.sizes import conv_output_size, conv_transpose_output_size, output_padding_for_size
+from tconvcalc.core.tensor import TensorShape
 
 __version__ = "0.1.0"
 

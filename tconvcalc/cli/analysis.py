@@ -43,8 +43,8 @@ def invert_conv(
     from tconvcalc.cli import tokens
     from tconvcalc.cli.options import LayerOptions
     from tconvcalc.core import invert
-    from tconvcalc.core.layer import TensorShape
     from tconvcalc.core.specs import ConvSpec
+    from tconvcalc.core.tensor import TensorShape
 
     options = LayerOptions(
         kernel_size=kernel_size,

@@ -37,8 +37,8 @@ from tconvcalc.cli.app import (
 )
 from tconvcalc.cli.options import ConventionOptions, LayerOptions
 from tconvcalc.core.errors import LayerError, TConvError, UsageError
-from tconvcalc.core.layer import format_shape
 from tconvcalc.core.specs import TYPES
+from tconvcalc.core.tensor import format_shape
 
 COMPARE_ALLOWED = frozenset(
     {"kernel_size", "stride", "padding", "output_padding", "dilation", "groups", "out_channels", "output_size"}
@@ -185,7 +185,8 @@ def _refuse_with_batch(*given: Any) -> None:
 def _one_layer(
     kind: str, layer: LayerOptions, values: tuple[int, ...], dims: int | None, explain: bool, mode: str
 ) -> None:
-    from tconvcalc.core.layer import LayerShape, TensorShape, apply
+    from tconvcalc.core.layer import LayerShape, apply
+    from tconvcalc.core.tensor import TensorShape
 
     spec = layer.spec(kind)
     result = apply(spec, TensorShape.read(values, dims, [spec]))
@@ -213,8 +214,9 @@ def _compare(layer: LayerOptions, values: tuple[int, ...], dims: int | None, mod
     """--compare: a ConvTranspose, MaxUnpool and interpolate built from the same options on the same input."""
     from dataclasses import replace
 
-    from tconvcalc.core.layer import LayerResult, TensorShape, apply
+    from tconvcalc.core.layer import LayerResult, apply
     from tconvcalc.core.specs import implied_dims
+    from tconvcalc.core.tensor import TensorShape
 
     if layer.kernel_size is None:
         raise UsageError("--compare needs --kernel-size (and --stride) of the ConvTranspose")
@@ -273,7 +275,8 @@ def _print_placement(
 ) -> None:
     from tconvcalc.cli.conventions import placement
     from tconvcalc.core import conventions
-    from tconvcalc.core.layer import TensorShape, channels_for
+    from tconvcalc.core.layer import channels_for
+    from tconvcalc.core.tensor import TensorShape
 
     source = TensorShape.read(values, dims, implied=layer.implied_dims())
     p = placement(framework, layer, source.spatial)

@@ -50,7 +50,8 @@ def translate(
     from tconvcalc.cli import conventions, tokens
     from tconvcalc.cli.options import ConventionOptions, LayerOptions
     from tconvcalc.core import translate as translation
-    from tconvcalc.core.layer import TensorShape, channels_for
+    from tconvcalc.core.layer import channels_for
+    from tconvcalc.core.tensor import TensorShape
 
     layer = LayerOptions(
         kernel_size=kernel_size,

@@ -222,9 +222,9 @@ def invert_conv(
     groups: int = 1,
     out_channels: int | None = None,
 ) -> ConvInverse:
-    """The Conv on ``shape`` (a :class:`~tconvcalc.layer.TensorShape`), and the ConvTranspose that undoes it.
+    """The Conv on ``shape`` (a :class:`~tconvcalc.core.tensor.TensorShape`), and the ConvTranspose that undoes it.
 
-    >>> from tconvcalc.core.layer import TensorShape
+    >>> from tconvcalc.core.tensor import TensorShape
     >>> inv = invert_conv(TensorShape((16, 16), 10, 1), 5, 3, 2, out_channels=20)
     >>> inv.conv_output_shape, inv.output_padding
     ((1, 20, 6, 6), (0, 0))

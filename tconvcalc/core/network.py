@@ -11,8 +11,9 @@ from typing import Any
 from tconvcalc.core import sizes
 from tconvcalc.core.errors import ConfigError, LayerError, TConvError, UsageError
 from tconvcalc.core.invert import conv_solutions, transpose_solutions
-from tconvcalc.core.layer import TensorShape, apply
+from tconvcalc.core.layer import apply
 from tconvcalc.core.specs import ConvSpec, ConvTransposeSpec, LayerSpec, parse_spec, spec_items, torch_name
+from tconvcalc.core.tensor import TensorShape
 
 COMMON = frozenset({"name", "type", "expect", "match"})
 

@@ -15,6 +15,7 @@ import numpy as np
 from tconvcalc.core import layer as layers
 from tconvcalc.core import sizes
 from tconvcalc.core.errors import LayerError, UsageError
+from tconvcalc.core.tensor import TensorShape
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def prepare(
         )
     if b is not None:
         check_bias(b.shape, cout)
-    source = layers.TensorShape(tuple(x.shape[2:]), channels=x.shape[1], batch=x.shape[0])
+    source = TensorShape(tuple(x.shape[2:]), channels=x.shape[1], batch=x.shape[0])
     if operation == "conv_transpose":
         lay = layers.conv_transpose_layer(source, kernel, stride, padding, output_padding, dilation, groups, cout)
     else:

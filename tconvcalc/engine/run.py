@@ -11,7 +11,8 @@ import numpy as np
 from tconvcalc.core import sizes
 from tconvcalc.core.budget import DEFAULT_MEMORY_LIMIT
 from tconvcalc.core.errors import LayerError, UsageError
-from tconvcalc.core.layer import LayerShape, TensorShape, conv_transpose_layer
+from tconvcalc.core.layer import LayerShape, conv_transpose_layer
+from tconvcalc.core.tensor import TensorShape
 from tconvcalc.engine import functional, problem
 
 

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from tconvcalc.core.errors import TConvError, UsageError
-from tconvcalc.core.layer import TensorShape, apply
+from tconvcalc.core.layer import apply
 from tconvcalc.core.specs import parse_spec
+from tconvcalc.core.tensor import TensorShape
 
 QUERY_KEYS = frozenset({"input", "dims"})
 

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from tconvcalc.core import sizes
-from tconvcalc.core.layer import LayerResult, LayerShape, ResizeShape, format_shape
+from tconvcalc.core.layer import LayerResult, LayerShape
+from tconvcalc.core.tensor import ResizeShape, format_shape
 from tconvcalc.render.console import clean, console, dim_names, print_whole
 from tconvcalc.render.jsonout import emit as emit_json
 
