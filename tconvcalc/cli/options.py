@@ -14,7 +14,8 @@ from typing import Any
 
 from tconvcalc.cli import tokens
 from tconvcalc.core.errors import UsageError
-from tconvcalc.core.specs import SPECS, LayerSpec, parse_spec
+from tconvcalc.core.model import AnySpec, parse_layer
+from tconvcalc.core.specs import SPECS
 
 # The flag of every parameter: how the CLI boundary names a parameter in an error.
 FLAGS = {
@@ -94,7 +95,7 @@ class LayerOptions:
                     counts.append(len(parts))
         return counts
 
-    def spec(self, kind: str, allowed: frozenset[str] | None = None) -> LayerSpec:
+    def spec(self, kind: str, allowed: frozenset[str] | None = None) -> AnySpec:
         """The spec of layer type ``kind``; an option it has no parameter for (or, with ``allowed``, one this
         command does not use) is refused, naming the flag."""
         values = self.given()
@@ -104,11 +105,12 @@ class LayerOptions:
                     raise UsageError(f"{FLAGS[key]} does not apply to this command", param=key)
         if kind == "upsample" and "output_size" in values:  # interpolate's size: the output size wanted
             values["size"] = values.pop("output_size")
-        names = {f.name for f in fields(SPECS[kind])}
+        names = {f.name for f in fields(SPECS[kind])} if kind in SPECS else set()
         for key in values:
             if key not in names:
-                raise UsageError(f"{FLAGS[key]} does not apply to {SPECS[kind].TORCH}", param=key)
-        return parse_spec({"type": kind, **values})
+                where = SPECS[kind].TORCH if kind in SPECS else f"--layer {kind}"
+                raise UsageError(f"{FLAGS[key]} does not apply to {where}", param=key)
+        return parse_layer({"type": kind, **values})
 
 
 def _ints(token: str, key: str) -> int | str | tuple[int, ...]:

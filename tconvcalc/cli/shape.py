@@ -37,7 +37,7 @@ from tconvcalc.cli.app import (
 )
 from tconvcalc.cli.options import ConventionOptions, LayerOptions
 from tconvcalc.core.errors import LayerError, TConvError, UsageError
-from tconvcalc.core.specs import TYPES
+from tconvcalc.core.model import TYPES
 from tconvcalc.core.tensor import format_shape
 
 COMPARE_ALLOWED = frozenset(
@@ -185,11 +185,12 @@ def _refuse_with_batch(*given: Any) -> None:
 def _one_layer(
     kind: str, layer: LayerOptions, values: tuple[int, ...], dims: int | None, explain: bool, mode: str
 ) -> None:
-    from tconvcalc.core.layer import LayerShape, apply
+    from tconvcalc.core.layer import LayerShape
+    from tconvcalc.core.model import apply_layer
     from tconvcalc.core.tensor import TensorShape
 
     spec = layer.spec(kind)
-    result = apply(spec, TensorShape.read(values, dims, [spec]))
+    result = apply_layer(spec, TensorShape.read(values, dims, [spec]))
     if explain and not isinstance(result, LayerShape):
         raise UsageError(f"--explain shows the convolution formulas; it does not apply to {result.layer}")
     explained = result if explain and isinstance(result, LayerShape) else None
@@ -214,7 +215,8 @@ def _compare(layer: LayerOptions, values: tuple[int, ...], dims: int | None, mod
     """--compare: a ConvTranspose, MaxUnpool and interpolate built from the same options on the same input."""
     from dataclasses import replace
 
-    from tconvcalc.core.layer import LayerResult, apply
+    from tconvcalc.core.layer import LayerResult
+    from tconvcalc.core.model import apply_layer
     from tconvcalc.core.specs import implied_dims
     from tconvcalc.core.tensor import TensorShape
 
@@ -243,7 +245,7 @@ def _compare(layer: LayerOptions, values: tuple[int, ...], dims: int | None, mod
     rows: list[tuple[Any, LayerResult | None, TConvError | None]] = []
     for spec in specs:
         try:
-            rows.append((spec, apply(spec, source), None))
+            rows.append((spec, apply_layer(spec, source), None))
         except TConvError as exc:
             rows.append((spec, None, exc))
     if mode == "rich":

@@ -1,5 +1,6 @@
-"""Whole networks checked layer by layer, through the one layer model of :mod:`tconvcalc.core.specs` and
-:func:`tconvcalc.core.layer.apply` (the same path as ``shape`` and ``shape --batch``).
+"""Whole networks checked layer by layer, through the one layer model (:mod:`tconvcalc.core.model`, the same
+path as ``shape`` and ``shape --batch``). A network is a graph: each layer reads the previous layer's output,
+or the outputs it names in ``from`` (joins: ``concat``, ``add``).
 """
 
 from __future__ import annotations
@@ -9,16 +10,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tconvcalc.core import sizes
+from tconvcalc.core.blocks import JOINS, AddSpec, ConcatSpec, join
 from tconvcalc.core.errors import ConfigError, LayerError, TConvError, UsageError
 from tconvcalc.core.invert import conv_solutions, transpose_solutions
-from tconvcalc.core.layer import apply
-from tconvcalc.core.specs import ConvSpec, ConvTransposeSpec, LayerSpec, parse_spec, spec_items, torch_name
+from tconvcalc.core.layer import LayerResult
+from tconvcalc.core.model import AnySpec, apply_layer, parse_layer, settings, torch_name
+from tconvcalc.core.specs import ConvSpec, ConvTransposeSpec
 from tconvcalc.core.tensor import TensorShape
 
-COMMON = frozenset({"name", "type", "expect", "match"})
+COMMON = frozenset({"name", "type", "expect", "match", "from"})
 
 
-def describe(spec: LayerSpec, dims: int) -> str:
+def describe(spec: AnySpec, dims: int) -> str:
     """``ConvTranspose2d(k=4, s=2, p=1)``-style summary of a spec; defaults and channels are left out.
 
     >>> describe(ConvTransposeSpec(kernel_size=(4, 4), stride=2, output_padding=(0, 0)), 2)
@@ -35,7 +38,7 @@ def describe(spec: LayerSpec, dims: int) -> str:
     }
     defaults = {"padding": 0, "output_padding": 0, "dilation": 1, "groups": 1}
     parts = []
-    for key, value in spec_items(spec).items():
+    for key, value in settings(spec).items():
         if key == "out_channels":  # channels show in the shapes
             continue
         if isinstance(value, list) and len(set(value)) == 1:
@@ -46,7 +49,7 @@ def describe(spec: LayerSpec, dims: int) -> str:
     return f"{torch_name(spec, dims)}({', '.join(parts)})"
 
 
-def fix_for(spec: LayerSpec, source: TensorShape, want: Sequence[int]) -> str | None:
+def fix_for(spec: AnySpec, source: TensorShape, want: Sequence[int]) -> str | None:
     """The output_padding or padding that would make this layer produce the spatial size ``want``, from the
     same solvers as ``tconvcalc solve`` (kernel, stride and dilation kept; the layer's padding kept if it can be)."""
     n = source.dims
@@ -85,6 +88,7 @@ class Step:
     type: str
     layer: str  # the torch class, e.g. ConvTranspose2d
     summary: str  # ConvTranspose2d(k=4, s=2, p=1)
+    inputs: list[str]  # the names it reads ("input" is the network input)
     input_shape: list[int] | None
     output_shape: list[int] | None = None
     parameters: int | None = 0  # None: unknown (the input has no channel count)
@@ -101,6 +105,7 @@ class Step:
                 "type",
                 "layer",
                 "summary",
+                "inputs",
                 "input_shape",
                 "output_shape",
                 "parameters",
@@ -146,20 +151,44 @@ def _int_list(value: Any, what: str) -> list[int]:
 
 
 @dataclass(frozen=True)
+class Node:
+    """One layer of a parsed config: its name, spec, the names it reads, and its table (for expect/match)."""
+
+    name: str
+    spec: AnySpec
+    inputs: tuple[str, ...]
+    table: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class Network:
-    """A parsed config: the input, the number of spatial dimensions, and each layer's name, spec and table."""
+    """A parsed config: the input, and the layers in order (each reading earlier outputs)."""
 
     input: TensorShape
-    layers: tuple[tuple[str, LayerSpec, Mapping[str, Any]], ...]
+    layers: tuple[Node, ...]
 
     @property
     def dims(self) -> int:
         return self.input.dims
 
 
+def _inputs(table: Mapping[str, Any], index: int, previous: str, names: set[str], where: str) -> tuple[str, ...]:
+    """The names a layer reads: ``from`` (one name, or a list for joins), else the previous layer."""
+    if "from" not in table:
+        return (previous,)
+    value = table["from"]
+    listed = value if isinstance(value, list) else [value]
+    if not listed or not all(isinstance(v, str) for v in listed):
+        raise ConfigError(f"{where}: from must be a layer name or a list of names, got {value!r}", index, "from")
+    for name in listed:
+        if name not in names:
+            raise ConfigError(f"{where}: from={name!r} names no earlier layer (or 'input')", index, "from")
+    return tuple(listed)
+
+
 def parse_config(config: Mapping[str, Any]) -> Network:
-    """Validate a config (keys, types, names) and read its input with the one SIZE rule; usage errors (exit 2)
-    name the layer and key."""
+    """Validate a config (keys, types, names, the graph) and read its input with the one SIZE rule; usage
+    errors (exit 2) name the layer and key."""
     unknown = sorted(set(config) - {"input", "layer", "dims"})
     if unknown:
         raise UsageError(f"unknown top-level key {unknown[0]!r} (expected input, layer and optionally dims)")
@@ -173,7 +202,8 @@ def parse_config(config: Mapping[str, Any]) -> Network:
     if not isinstance(layers, list) or not layers:
         raise UsageError('no layers: add [[layer]] tables (TOML) or a "layer" list (JSON)')
     names: set[str] = {"input"}
-    parsed = []
+    parsed: list[Node] = []
+    previous = "input"
     for index, table in enumerate(layers):
         if not isinstance(table, dict):
             raise UsageError(f"layer {index + 1} is not a table")
@@ -182,11 +212,15 @@ def parse_config(config: Mapping[str, Any]) -> Network:
             raise ConfigError(f"layer {index + 1}: name must be a string, got {name!r}", index, "name")
         where = f"layer {index + 1} ({name})"
         try:
-            spec = parse_spec(table, ignore=COMMON)
+            spec = parse_layer(table, ignore=COMMON)
         except UsageError as exc:
             raise ConfigError(f"{where}: {exc}", index, exc.param) from None
         if name in names:
             raise ConfigError(f"layer {index + 1}: duplicate name {name!r}", index, "name")
+        inputs = _inputs(table, index, previous, names, where)
+        if (spec.TYPE in JOINS) != (len(inputs) > 1):
+            what = "a join needs `from` with two or more names" if spec.TYPE in JOINS else "only a join reads several"
+            raise ConfigError(f"{where}: {what} (from = {list(inputs)})", index, "from")
         if "match" in table and table["match"] not in names:
             raise ConfigError(f"{where}: match={table['match']!r} names no earlier layer", index, "match")
         if "expect" in table:
@@ -195,9 +229,10 @@ def parse_config(config: Mapping[str, Any]) -> Network:
             except UsageError as exc:
                 raise ConfigError(str(exc), index, "expect") from None
         names.add(name)
-        parsed.append((name, spec, table))
+        parsed.append(Node(name, spec, inputs, table))
+        previous = name
     try:
-        source = TensorShape.read(shape, dims, [spec for _, spec, _ in parsed])
+        source = TensorShape.read(shape, dims, [n.spec for n in parsed])
     except UsageError as exc:
         raise UsageError(f"input {shape}: {exc}") from None
     return Network(source, tuple(parsed))
@@ -206,43 +241,53 @@ def parse_config(config: Mapping[str, Any]) -> Network:
 def check(
     config: Mapping[str, Any] | Network, input_shape: Sequence[int] | None = None, with_expect: bool = True
 ) -> Report:
-    """Every layer in order: all failures are reported. A failed expect/match continues with the shape the
-    layer really produces; a layer PyTorch refuses leaves everything after it not reached."""
+    """Every layer in order, every failure reported. A failed expect/match continues with the shape the layer
+    really produces; a layer PyTorch refuses leaves what reads it (directly or not) not reached, while
+    independent branches are still checked."""
     net = config if isinstance(config, Network) else parse_config(config)
-    current = net.input if input_shape is None else TensorShape.from_tuple(input_shape, net.dims)
-    report = Report(list(current.as_tuple()))
-    outputs: dict[str, TensorShape] = {"input": current}
-    stopped = False
-    for name, spec, table in net.layers:
+    first = net.input if input_shape is None else TensorShape.from_tuple(input_shape, net.dims)
+    report = Report(list(first.as_tuple()))
+    outputs: dict[str, TensorShape | None] = {"input": first}
+    for node in net.layers:
+        sources = [outputs[name] for name in node.inputs]
+        current = sources[0]
+        dims = current.dims if current is not None else net.dims
         step = Step(
-            name,
-            spec.TYPE,
-            torch_name(spec, net.dims),
-            describe(spec, net.dims),
-            list(current.as_tuple()) if not stopped else None,
+            node.name,
+            node.spec.TYPE,
+            torch_name(node.spec, dims),
+            describe(node.spec, dims),
+            list(node.inputs),
+            None if current is None else list(current.as_tuple()),
         )
         report.steps.append(step)
-        if stopped:
-            continue
+        outputs[node.name] = None
+        if any(source is None for source in sources):
+            continue  # not reached
+        assert current is not None
+        result: LayerResult
         try:
-            result = apply(spec, current)
+            if isinstance(node.spec, (ConcatSpec, AddSpec)):
+                result = join(node.spec, [s for s in sources if s is not None])
+            else:
+                result = apply_layer(node.spec, current)
         except LayerError as exc:
-            step.status, step.message, stopped = "invalid", str(exc), True
+            step.status, step.message = "invalid", str(exc)
             continue
+        step.layer = result.layer
         step.output_shape, step.parameters, step.macs = list(result.output_shape), result.parameters, result.macs
         step.status = "ok"
+        table = node.table
         if with_expect and "expect" in table and list(table["expect"]) != step.output_shape:
             step.status = "expect failed"
             step.message = f"expected {table['expect']}, got {step.output_shape}"
         if "match" in table:
-            target = outputs[table["match"]].spatial
-            if tuple(result.output.spatial) != tuple(target):
+            target = outputs[table["match"]]
+            if target is not None and tuple(result.output.spatial) != tuple(target.spatial):
                 step.status = "match failed"
-                step.message = (
-                    f"spatial size {list(result.output.spatial)} does not match {table['match']!r} {list(target)}"
-                )
-                step.fix = fix_for(spec, current, target)
-        outputs[name] = current = result.output
+                step.message = f"spatial size {list(result.output.spatial)} does not match {table['match']!r} {list(target.spatial)}"
+                step.fix = fix_for(node.spec, current, target.spatial)
+        outputs[node.name] = result.output
     return report
 
 

@@ -132,7 +132,7 @@ PER_DIM_KEYS = ("kernel_size", "stride", "padding", "output_padding", "dilation"
 
 def _int(value: Any, key: str) -> int:
     if type(value) is not int:
-        raise UsageError(f"{key} must be an integer, got {_show(value)}", param=key)
+        raise UsageError(f"{key} must be an integer, got {show(value)}", param=key)
     return value
 
 
@@ -144,10 +144,10 @@ def _ints(value: Any, key: str, *, full_shape: bool = False) -> IntOrTuple:
         if len(value) > limit:
             raise UsageError(f"{key} has {len(value)} values; at most {limit}", param=key)
         return tuple(value)
-    raise UsageError(f"{key} must be an integer or a list of 1 to 3 integers, got {_show(value)}", param=key)
+    raise UsageError(f"{key} must be an integer or a list of 1 to 3 integers, got {show(value)}", param=key)
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     """A value for a message: short, and never a 4,300-digit integer's str()."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
         return f"an integer of {value.bit_length()} bits"
@@ -158,22 +158,22 @@ def _show(value: Any) -> str:
 def _scale(value: Any, key: str) -> float | tuple[float, ...]:
     def one(v: Any) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise UsageError(f"{key} must be a number or a list of numbers, got {_show(value)}", param=key)
+            raise UsageError(f"{key} must be a number or a list of numbers, got {show(value)}", param=key)
         f = float(v) if not isinstance(v, int) or v.bit_length() < 1000 else math.inf
         if not math.isfinite(f):
-            raise UsageError(f"{key} must be finite, got {_show(value)}", param=key)
+            raise UsageError(f"{key} must be finite, got {show(value)}", param=key)
         return f
 
     if isinstance(value, (list, tuple)):
         if not value or len(value) > MAX_DIMS:
-            raise UsageError(f"{key} must have 1 to 3 values, got {_show(value)}", param=key)
+            raise UsageError(f"{key} must have 1 to 3 values, got {show(value)}", param=key)
         return tuple(one(v) for v in value)
     return one(value)
 
 
 def _choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise UsageError(f"{key}={_show(value)} is not one of {', '.join(choices)}", param=key)
+        raise UsageError(f"{key}={show(value)} is not one of {', '.join(choices)}", param=key)
     return value
 
 
@@ -191,7 +191,7 @@ def _value(key: str, value: Any) -> Any:
         if value is None and key in _OPTIONAL_BOOL:
             return None
         if not isinstance(value, bool):
-            raise UsageError(f"{key} must be true or false, got {_show(value)}", param=key)
+            raise UsageError(f"{key} must be true or false, got {show(value)}", param=key)
         return value
     if key in _SHAPE:
         if value is None:
@@ -212,7 +212,7 @@ def parse_spec(mapping: Mapping[str, Any], ignore: frozenset[str] = frozenset())
     ``padding='same'|'valid'`` is checked for Conv here; everything about sizes waits for ``apply``."""
     kind = mapping.get("type", "tconv")
     if not isinstance(kind, str) or kind not in SPECS:
-        raise UsageError(f"unknown type {_show(kind)}; use one of {', '.join(TYPES)}", param="type")
+        raise UsageError(f"unknown type {show(kind)}; use one of {', '.join(TYPES)}", param="type")
     cls = SPECS[kind]
     names = {f.name for f in fields(cls)}
     values: dict[str, Any] = {}
@@ -220,7 +220,7 @@ def parse_spec(mapping: Mapping[str, Any], ignore: frozenset[str] = frozenset())
         if key == "type" or key in ignore:
             continue
         if key not in names:
-            raise UsageError(f"unknown key {_show(key)} for type {kind!r}", param=str(key))
+            raise UsageError(f"unknown key {show(key)} for type {kind!r}", param=str(key))
         values[key] = _value(key, value)
     if "output_padding" in values and "output_size" in values:
         raise UsageError(
@@ -234,14 +234,14 @@ def parse_spec(mapping: Mapping[str, Any], ignore: frozenset[str] = frozenset())
         if cls is ConvSpec:
             raise UsageError(f"invalid padding string {padding!r}, should be 'same' or 'valid'", param="padding")
         raise UsageError(
-            f"padding={_show(padding)}: {cls.TORCH} takes integers (PyTorch's ConvTranspose has no string padding; "
+            f"padding={show(padding)}: {cls.TORCH} takes integers (PyTorch's ConvTranspose has no string padding; "
             "use output_size for an exact size)",
             param="padding",
         )
     return cls(**values)
 
 
-def implied_dims(spec: LayerSpec) -> int | None:
+def implied_dims(spec: Any) -> int | None:
     """The number of spatial dimensions the spec's per-dimension lists name (2 or more values), or None.
 
     >>> implied_dims(ConvTransposeSpec(kernel_size=(3, 4, 4))), implied_dims(ConvTransposeSpec(kernel_size=3))
@@ -263,7 +263,7 @@ def torch_name(spec: LayerSpec, dims: int) -> str:
     return spec.TORCH if isinstance(spec, UpsampleSpec) else f"{spec.TORCH}{dims}d"
 
 
-def spec_items(spec: LayerSpec) -> dict[str, Any]:
+def spec_items(spec: Any) -> dict[str, Any]:
     """The spec's fields that differ from their defaults, JSON-ready (tuples as lists)."""
     out: dict[str, Any] = {}
     for f in fields(spec):

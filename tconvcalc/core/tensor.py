@@ -10,7 +10,7 @@ from typing import Any
 
 from tconvcalc.core import sizes
 from tconvcalc.core.errors import LayerError, UsageError
-from tconvcalc.core.specs import LayerSpec, implied_dims
+from tconvcalc.core.specs import implied_dims
 
 DEFAULT_DIMS = 2
 
@@ -42,7 +42,7 @@ class TensorShape:
 
     @classmethod
     def read(
-        cls, values: Sequence[int], dims: int | None, specs: Sequence[LayerSpec] = (), implied: Sequence[int] = ()
+        cls, values: Sequence[int], dims: int | None, specs: Sequence[Any] = (), implied: Sequence[int] = ()
     ) -> TensorShape:
         """The one rule for reading a SIZE, in every command and config.
 
@@ -94,16 +94,15 @@ class TensorShape:
 
 @dataclass(frozen=True)
 class ResizeShape:
-    """A pooling, unpooling or upsampling layer applied to a shape: no weights, channels unchanged."""
+    """Any layer but Conv/ConvTranspose applied to a shape: pools, upsampling, activations, norms, joins..."""
 
     type: str  # maxpool, avgpool, maxunpool, upsample
     layer: str  # MaxPool2d, ..., Upsample
     input: TensorShape
     output: TensorShape
     settings: dict[str, Any] = field(default_factory=dict)  # the layer's parameters, one value per dimension
-
-    parameters = 0
-    macs = 0
+    parameters: int | None = 0  # torch's sum(p.numel() for p in module.parameters())
+    macs: int = 0  # multiply-accumulates (Linear); pools, norms and activations count 0
 
     @property
     def dims(self) -> int:
@@ -129,8 +128,8 @@ class ResizeShape:
             "in_channels": self.input.channels,
             "out_channels": self.output.channels,
             **self.settings,
-            "parameters": 0,
-            "macs": 0,
+            "parameters": self.parameters,
+            "macs": self.macs,
         }
 
 

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tconvcalc.core.errors import TConvError, UsageError
-from tconvcalc.core.layer import apply
-from tconvcalc.core.specs import parse_spec
+from tconvcalc.core.model import apply_layer, parse_layer
 from tconvcalc.core.tensor import TensorShape
 
 QUERY_KEYS = frozenset({"input", "dims"})
@@ -22,13 +21,13 @@ QUERY_KEYS = frozenset({"input", "dims"})
 def query(line: Mapping[str, Any]) -> dict[str, Any]:
     """One ``shape`` question as a dict: ``input``, optional ``dims``, ``type`` (default tconv) and the layer's
     PyTorch keyword arguments. Returns the document ``shape --json`` prints."""
-    spec = parse_spec(line, ignore=QUERY_KEYS)
+    spec = parse_layer(line, ignore=QUERY_KEYS)
     raw, dims = line.get("input"), line.get("dims")
     if type(raw) is not list or not raw or not all(type(v) is int for v in raw):
         raise UsageError(f"input must be a list of integers, got {raw!r}", param="input")
     if dims is not None and type(dims) is not int:
         raise UsageError(f"dims must be 1, 2 or 3, got {dims!r}", param="dims")
-    return apply(spec, TensorShape.read(raw, dims, [spec])).to_json()
+    return apply_layer(spec, TensorShape.read(raw, dims, [spec])).to_json()
 
 
 def batch(lines: Any, first_line: int = 1) -> Any:
