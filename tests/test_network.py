@@ -253,3 +253,65 @@ def test_other_layer_refusals(args, message):
     result = invoke(["shape", *args])
     assert result.exit_code == 1, result.output
     assert message in result.stderr
+
+
+def test_graph_examples_pass() -> None:
+    """The U-Net with concat skips and the Linear/Unflatten DCGAN pass; their totals are torch's."""
+    unet = json.loads(invoke(["check", str(EXAMPLES / "unet.toml"), "--json"]).stdout)
+    assert unet["ok"] and unet["total_parameters"] == 57_041
+    skip = next(s for s in unet["layers"] if s["name"] == "skip2")
+    assert skip["inputs"] == ["up2", "enc2_act"] and skip["output_shape"] == [1, 64, 32, 32]
+    dcgan = json.loads(invoke(["check", str(EXAMPLES / "dcgan-linear.toml"), "--json"]).stdout)
+    assert dcgan["ok"] and dcgan["layers"][0]["parameters"] == 100 * 8192
+    assert dcgan["layers"][-1]["output_shape"] == [8, 3, 64, 64]
+
+
+def _graph(tmp_path, layers: str) -> str:
+    return _write(tmp_path, "input = [1, 4, 16, 16]\n" + layers)
+
+
+def test_concat_mismatch_names_both_shapes(tmp_path) -> None:
+    """A skip whose sizes differ fails at the concat with torch's message and both shapes (exit 1)."""
+    path = _graph(
+        tmp_path,
+        '[[layer]]\nname = "down"\ntype = "conv"\nkernel_size = 3\nstride = 2\npadding = 1\n'
+        '[[layer]]\nname = "up"\ntype = "tconv"\nkernel_size = 3\nstride = 2\npadding = 1\n'
+        '[[layer]]\nname = "skip"\ntype = "concat"\nfrom = ["up", "input"]\n',
+    )
+    result = invoke(["check", path, "--json"])
+    assert result.exit_code == 1
+    skip = json.loads(result.stdout)["layers"][2]
+    assert skip["status"] == "invalid"
+    assert "Expected size 15 but got size 16" in skip["message"] and "[1, 4, 15, 15]" in skip["message"]
+
+
+def test_independent_branches_are_checked_after_a_refusal(tmp_path) -> None:
+    """A refused layer leaves what reads it not reached; a branch that does not read it is still checked."""
+    path = _graph(
+        tmp_path,
+        '[[layer]]\nname = "bad"\ntype = "conv"\nkernel_size = 99\n'
+        '[[layer]]\nname = "after_bad"\ntype = "relu"\n'
+        '[[layer]]\nname = "other"\ntype = "maxpool"\nkernel_size = 2\nfrom = "input"\n'
+        '[[layer]]\nname = "other_act"\ntype = "relu"\nexpect = [1, 4, 9, 9]\n',
+    )
+    doc = json.loads(invoke(["check", path, "--json"]).stdout)
+    assert [s["status"] for s in doc["layers"]] == ["invalid", "not reached", "ok", "expect failed"]
+    assert doc["layers"][3]["message"] == "expected [1, 4, 9, 9], got [1, 4, 8, 8]"
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        ('[[layer]]\nname = "a"\ntype = "relu"\nfrom = "later"\n', "from='later' names no earlier layer"),
+        ('[[layer]]\nname = "a"\ntype = "concat"\nfrom = "input"\n', "a join needs `from` with two or more"),
+        ('[[layer]]\nname = "a"\ntype = "relu"\nfrom = ["input", "input"]\n', "only a join reads several"),
+        ('[[layer]]\nname = "a"\ntype = "relu"\nfrom = 3\n', "from must be a layer name or a list"),
+        ('[[layer]]\nname = "a"\ntype = "groupnorm"\n', "missing 'num_groups'"),
+        ('[[layer]]\nname = "a"\ntype = "leakyrelu"\nslope = 0.2\n', "unknown key 'slope' for type 'leakyrelu'"),
+    ],
+)
+def test_graph_usage_errors_name_the_line(tmp_path, layers: str, message: str) -> None:
+    """A malformed graph is a usage error (exit 2) naming the problem and, in TOML, the key's line."""
+    result = invoke(["check", _graph(tmp_path, layers)])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "(line " in result.stderr

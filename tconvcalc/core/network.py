@@ -196,8 +196,8 @@ def parse_config(config: Mapping[str, Any]) -> Network:
         raise UsageError("missing 'input' (the input shape, (N, C, *spatial) or (C, *spatial))")
     shape = _int_list(config["input"], "input")
     dims = config.get("dims")
-    if dims is not None and (type(dims) is not int or not 1 <= dims <= 3):
-        raise UsageError(f"dims must be 1, 2 or 3, got {dims!r}")
+    if dims is not None and (type(dims) is not int or not 0 <= dims <= 3):
+        raise UsageError(f"dims must be 0 (an (N, features) input, before a Linear), 1, 2 or 3, got {dims!r}")
     layers = config.get("layer", [])
     if not isinstance(layers, list) or not layers:
         raise UsageError('no layers: add [[layer]] tables (TOML) or a "layer" list (JSON)')

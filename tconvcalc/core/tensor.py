@@ -59,8 +59,8 @@ class TensorShape:
         """
         found = {n for n in (*implied, *(implied_dims(s) for s in specs)) if n is not None}
         if dims is not None:
-            if not 1 <= dims <= 3:
-                raise UsageError(f"dims={dims} must be 1, 2 or 3", param="dims")
+            if not 0 <= dims <= 3:
+                raise UsageError(f"dims={dims} must be 0 (a (N, features) input), 1, 2 or 3", param="dims")
             clash = found - {dims}
             if clash:
                 raise UsageError(f"dims={dims} but the layers give {clash.pop()} values per dimension", param="dims")
@@ -71,7 +71,7 @@ class TensorShape:
         else:
             n = found.pop() if found else DEFAULT_DIMS
         values = tuple(values)
-        if len(values) == 1:
+        if len(values) == 1 and n > 0:
             return cls(values * n)
         return cls.from_tuple(values, n)
 

@@ -59,14 +59,15 @@ def _yaml(text: str, path: str) -> Any:
         raise UsageError(f"{path}: {where}{getattr(exc, 'problem', None) or exc}") from None
 
 
-def line_of_key(text: str, layer_index: int, key: str) -> int | None:
-    """The line of ``key`` inside the ``layer_index``-th ``[[layer]]`` table of a TOML text (1-based), if found."""
+def line_of_key(text: str, layer_index: int, key: str | None) -> int | None:
+    """The line of ``key`` inside the ``layer_index``-th ``[[layer]]`` table of a TOML text (1-based); the
+    table's own ``[[layer]]`` line when the key is missing from it (or not named)."""
     lines = text.splitlines()
     headers = [n for n, line in enumerate(lines) if re.match(r"\s*\[\[\s*layer\s*\]\]", line)]
     if layer_index >= len(headers):
         return None
     end = headers[layer_index + 1] if layer_index + 1 < len(headers) else len(lines)
     for n in range(headers[layer_index] + 1, end):
-        if re.match(rf"\s*{re.escape(key)}\s*=", lines[n]):
+        if key is not None and re.match(rf"\s*{re.escape(key)}\s*=", lines[n]):
             return n + 1
-    return None
+    return headers[layer_index] + 1
