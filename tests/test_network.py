@@ -315,3 +315,75 @@ def test_graph_usage_errors_name_the_line(tmp_path, layers: str, message: str) -
     result = invoke(["check", _graph(tmp_path, layers)])
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "(line " in result.stderr
+
+
+def test_several_files_exit_with_the_worst(tmp_path) -> None:
+    """check A B: every file is checked; the exit code is the worst (2 > 1 > 0); --json is one document per file."""
+    broken = str(EXAMPLES / "decoder-one-short.toml")
+    good = str(EXAMPLES / "unet.toml")
+    malformed = _write(tmp_path, "input = [1, 3, 8, 8]\n[[layer]]\ntype = 'deconv'\n")
+    assert invoke(["check", good, broken]).exit_code == 1
+    assert invoke(["check", good, malformed, broken]).exit_code == 2
+    lines = invoke(["check", good, broken, "--json"]).stdout.splitlines()
+    docs = [json.loads(line) for line in lines]
+    assert [(d["file"], d["ok"]) for d in docs] == [(good, True), (broken, False)]
+
+
+def test_github_annotations_point_at_the_failing_layer() -> None:
+    """--format github prints one ::error workflow command per failing layer, with the file and its line."""
+    import re
+
+    path = str(EXAMPLES / "decoder-one-short.toml")
+    result = invoke(["check", path, str(EXAMPLES / "unet.toml"), "--format", "github"])
+    assert result.exit_code == 1
+    (line,) = result.stdout.splitlines()
+    match = re.fullmatch(r"::error file=([^,]+),line=(\d+),title=tconvcalc check::(.*)", line)
+    assert match and match.group(1) == path
+    assert (EXAMPLES / "decoder-one-short.toml").read_text().splitlines()[int(match.group(2)) - 1] == 'name = "dec1"'
+    assert "fix: output_padding=1" in match.group(3)
+
+
+def test_junit_is_valid_xml_with_a_testcase_per_layer(tmp_path) -> None:
+    """--format junit: a testsuite per file, a testcase per layer, failures and skipped counted."""
+    import xml.etree.ElementTree as ET
+
+    path = _write(
+        tmp_path,
+        'input = [1, 4, 16, 16]\n[[layer]]\nname = "bad"\ntype = "conv"\nkernel_size = 99\n'
+        '[[layer]]\nname = "after"\ntype = "relu"\n',
+    )
+    root = ET.fromstring(invoke(["check", path, str(EXAMPLES / "unet.toml"), "--format", "junit"]).stdout)
+    first, second = root.findall("testsuite")
+    assert (first.get("tests"), first.get("failures"), first.get("skipped")) == ("2", "1", "1")
+    assert first.find("testcase[@name='bad']/failure").get("type") == "invalid"
+    assert first.find("testcase[@name='after']/skipped") is not None
+    assert second.get("failures") == "0" and len(second.findall("testcase")) == 18
+
+
+def test_fix_rewrites_the_toml_keeping_comments(tmp_path) -> None:
+    """--fix writes the suggested output_padding into the file, keeps its comments, and then it passes."""
+    original = (EXAMPLES / "decoder-one-short.toml").read_text()
+    path = tmp_path / "net.toml"
+    path.write_text(original)
+    result = invoke(["check", str(path), "--fix"])
+    assert result.exit_code == 0, result.output
+    assert "fixed layer 'dec1': output_padding=1" in result.stdout
+    fixed = path.read_text()
+    assert [line for line in original.splitlines() if line.startswith("#")] == [
+        line for line in fixed.splitlines() if line.startswith("#")
+    ]
+    assert "output_padding = 1" in fixed
+    assert invoke(["check", str(path)]).exit_code == 0
+    json_path = tmp_path / "net.json"
+    json_path.write_text("{}")
+    assert invoke(["check", str(json_path), "--fix"]).exit_code == 2
+
+
+def test_check_help_shows_a_config_that_passes(tmp_path) -> None:
+    """check --help shows a minimal config; that config, as printed, passes check."""
+    from tconvcalc.cli.check import EPILOG
+
+    text = EPILOG.split("\n\n", 1)[1].split("\n\nExamples:")[0]
+    config = "\n".join(line[2:] for line in text.splitlines())
+    assert invoke(["check", _write(tmp_path, config)]).exit_code == 0
+    assert "input = [1, 3, 64, 64]" in invoke(["check", "--help"]).stdout

@@ -92,10 +92,16 @@ def errors() -> Iterator[None]:
     try:
         yield
     except TConvError as exc:
-        from tconvcalc.render.console import clean
+        raise typer.Exit(say_error(exc)) from None
 
-        typer.echo(f"error: {clean(exc.worded(FLAGS))}", err=True)  # user data never reaches the terminal raw
-        raise typer.Exit(int(exc.exit_code)) from None
+
+def say_error(exc: TConvError) -> int:
+    """Print the one ``error:`` line for ``exc`` (user data escaped, parameters named by their flags) and
+    return its exit code."""
+    from tconvcalc.render.console import clean
+
+    typer.echo(f"error: {clean(exc.worded(FLAGS))}", err=True)  # user data never reaches the terminal raw
+    return int(exc.exit_code)
 
 
 def output_mode(json_: bool, plain: bool) -> str:

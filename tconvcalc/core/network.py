@@ -49,9 +49,10 @@ def describe(spec: AnySpec, dims: int) -> str:
     return f"{torch_name(spec, dims)}({', '.join(parts)})"
 
 
-def fix_for(spec: AnySpec, source: TensorShape, want: Sequence[int]) -> str | None:
-    """The output_padding or padding that would make this layer produce the spatial size ``want``, from the
-    same solvers as ``tconvcalc solve`` (kernel, stride and dilation kept; the layer's padding kept if it can be)."""
+def fix_for(spec: AnySpec, source: TensorShape, want: Sequence[int]) -> dict[str, Any] | None:
+    """The ``output_padding`` (and ``padding`` if need be) or ``padding`` that would make this layer produce the
+    spatial size ``want``, from the same solvers as ``tconvcalc solve`` (kernel, stride and dilation kept; the
+    layer's padding kept if it can be). Values are an int, or a list with one value per dimension."""
     n = source.dims
     if not isinstance(spec, (ConvTransposeSpec, ConvSpec)) or isinstance(spec.padding, str):
         return None
@@ -71,13 +72,23 @@ def fix_for(spec: AnySpec, source: TensorShape, want: Sequence[int]) -> str | No
         chosen.append(next((x for x in found if x.padding == pp), found[0]))
     pads = [x.padding for x in chosen]
     if isinstance(spec, ConvSpec):
-        return f"padding={_val(pads)}"
-    text = f"output_padding={_val([x.output_padding for x in chosen])}"
-    return text if tuple(pads) == tuple(p) else f"padding={_val(pads)}, {text}"
+        return {"padding": _val(pads)}
+    fix: dict[str, Any] = {} if tuple(pads) == tuple(p) else {"padding": _val(pads)}
+    fix["output_padding"] = _val([x.output_padding for x in chosen])
+    return fix
 
 
-def _val(values: Sequence[int]) -> str:
-    return str(values[0]) if len(set(values)) == 1 else str(tuple(values))
+def fix_text(fix: Mapping[str, Any]) -> str:
+    """``padding=1, output_padding=1``.
+
+    >>> fix_text({"output_padding": [1, 0]})
+    'output_padding=(1, 0)'
+    """
+    return ", ".join(f"{key}={tuple(v) if isinstance(v, list) else v}" for key, v in fix.items())
+
+
+def _val(values: Sequence[int]) -> int | list[int]:
+    return values[0] if len(set(values)) == 1 else list(values)
 
 
 @dataclass
@@ -96,6 +107,7 @@ class Step:
     status: str = "not reached"  # ok | invalid | expect failed | match failed | not reached
     message: str | None = None
     fix: str | None = None
+    fix_values: dict[str, Any] | None = field(default=None, repr=False)  # for --fix; the JSON has the text
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -286,16 +298,20 @@ def check(
             if target is not None and tuple(result.output.spatial) != tuple(target.spatial):
                 step.status = "match failed"
                 step.message = f"spatial size {list(result.output.spatial)} does not match {table['match']!r} {list(target.spatial)}"
-                step.fix = fix_for(node.spec, current, target.spatial)
+                step.fix_values = fix_for(node.spec, current, target.spatial)
+                step.fix = None if step.fix_values is None else fix_text(step.fix_values)
         outputs[node.name] = result.output
     return report
 
 
-def sweep(config: Mapping[str, Any], low: int, high: int) -> list[int]:
+def sweep(config: Mapping[str, Any] | Network, low: int, high: int) -> list[int]:
     """The spatial sizes in [low, high] (every spatial dim set to it) for which the network passes
     (expectations ignored: they hold for one size)."""
-    net = parse_config(config)
-    lead = net.input.as_tuple()[: -net.dims]
+    net = config if isinstance(config, Network) else parse_config(config)
+    if net.dims == 0:
+        raise UsageError("--sizes sweeps the spatial size: this network's input has no spatial dimensions")
+    whole = net.input.as_tuple()
+    lead = whole[: len(whole) - net.dims]
     return [v for v in range(low, high + 1) if check(net, [*lead, *([v] * net.dims)], with_expect=False).ok]
 
 
