@@ -110,7 +110,8 @@ def solve_transpose(i: int, o: int, max_kernel: int, max_stride: int, max_dilati
     [(2, 2, 0, 0), (4, 2, 1, 0), (1, 2, 0, 1), (3, 2, 1, 1)]
     """
     _check_sizes(i, o)
-    return transpose_solutions(i, o, range(1, max_kernel + 1), range(1, max_stride + 1), range(1, max_dilation + 1))
+    found = transpose_solutions(i, o, range(1, max_kernel + 1), range(1, max_stride + 1), range(1, max_dilation + 1))
+    return distinct(found, i, transposed=True)
 
 
 def transpose_solutions(
@@ -129,6 +130,24 @@ def transpose_solutions(
     return sorted(found, key=Solution.rank)
 
 
+def distinct(solutions: list[Solution], i: int, transposed: bool) -> list[Solution]:
+    """One of each set of layers that compute the same function, for ``solve``'s list: a one-tap kernel has no
+    dilation (d=1 stands for all), and a ConvTranspose of a single input element is not moved by the stride
+    (the smallest stride stands for the others with the same kernel, padding, output_padding and dilation)."""
+    kept = [x for x in solutions if not (x.kernel_size == 1 and x.dilation > 1)]
+    if transposed and i == 1:
+        seen: set[tuple[int, int, int, int]] = set()
+        by_stride = sorted(kept, key=lambda x: x.stride)
+        firsts = []
+        for x in by_stride:
+            key = (x.kernel_size, x.padding, x.output_padding, x.dilation)
+            if key not in seen:
+                seen.add(key)
+                firsts.append(x)
+        kept = firsts
+    return sorted(kept, key=Solution.rank)
+
+
 def solve_conv(i: int, o: int, max_kernel: int, max_stride: int, max_dilation: int) -> list[Solution]:
     """Every Conv ``(k, s, p, d)`` within the bounds with ``floor((i + 2p - d(k-1) - 1)/s) + 1 = o``.
 
@@ -136,7 +155,8 @@ def solve_conv(i: int, o: int, max_kernel: int, max_stride: int, max_dilation: i
     ``output_padding`` is the one a ConvTranspose needs to undo it; ``uniform_overlap`` is that ConvT's.
     """
     _check_sizes(i, o)
-    return conv_solutions(i, o, range(1, max_kernel + 1), range(1, max_stride + 1), range(1, max_dilation + 1))
+    found = conv_solutions(i, o, range(1, max_kernel + 1), range(1, max_stride + 1), range(1, max_dilation + 1))
+    return distinct(found, i, transposed=False)
 
 
 def conv_solutions(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -10,18 +12,84 @@ if TYPE_CHECKING:
 
 
 def console(stderr: bool = False) -> Console:
-    """A rich console that never interprets user data as markup and respects NO_COLOR."""
+    """A rich console that never interprets user data as markup and respects NO_COLOR. Piped (not a
+    terminal), it writes no trailing spaces: tables are padded to their width only on screen."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    target: Any = stream if _isatty(stream) else _NoTrailingSpaces(stream)
+    return Console(file=target, highlight=False, soft_wrap=False)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class _NoTrailingSpaces:
+    """A text stream that drops the spaces at the end of each line it passes on."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream, self._pending = stream, ""
+
+    def write(self, text: str) -> int:
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        for line in lines:
+            self._stream.write(line.rstrip(" ") + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._stream.write(self._pending.rstrip(" "))
+            self._pending = ""
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 def print_whole(renderable: Any) -> None:
-    """Print a table at its natural width, wider than the terminal if need be: never crop data."""
+    """Print a table at its natural width, wider than the terminal if need be: never crop data. (For wide
+    grids of numbers, :func:`print_column_blocks` splits them to the terminal's width instead.)"""
     out = console()
     needed = out.measure(renderable, options=out.options.update_width(100_000)).maximum
     out.width = max(out.width, needed)
     out.print(renderable)
+    out.file.flush()
+
+
+def fits(renderable: Any, width: int | None = None) -> bool:
+    """Whether ``renderable`` fits the terminal's width (or ``width``) without wrapping."""
+    out = console()
+    needed = out.measure(renderable, options=out.options.update_width(100_000)).maximum
+    return needed <= (width or out.width)
+
+
+def print_column_blocks(make: Callable[[range], Any], columns: int, title: str = "") -> None:
+    """Print ``make(range(columns))``, or, when that is wider than the terminal, consecutive blocks of columns
+    that each fit (as NumPy wraps wide arrays), each titled with its column range: no digit is dropped."""
+    out = console()
+    start = 0
+    while start < columns:
+        low, high = 1, columns - start
+        while low < high:  # the widest block that fits (at least one column)
+            middle = (low + high + 1) // 2
+            if fits(make(range(start, start + middle)), out.width):
+                low = middle
+            else:
+                high = middle - 1
+        if start == 0 and low == columns:
+            out.print(make(range(columns)))
+            break
+        from rich.text import Text
+
+        out.print(Text(f"{title}columns {start} to {start + low - 1} of {columns}"))
+        out.print(make(range(start, start + low)))
+        start += low
+    out.file.flush()
 
 
 # Characters that would act on a terminal rather than show: C0 and C1 controls (escape sequences start with

@@ -57,25 +57,29 @@ def print_matrix(
 
     dense = matrix.todense()
     integral = is_integral(dense) if labels is None else True
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), show_edge=False)
-    table.add_column("", no_wrap=True)
-    for label in col_labels:
-        table.add_column(Text(label), justify="right", no_wrap=True, min_width=len(label))
-    for r in range(dense.shape[0]):
-        if r and row_block and r % row_block == 0:
-            table.add_section()
-        cells = [Text(row_labels[r], style="bold")]
-        for value in dense[r]:
-            if value == 0:
-                cells.append(Text("0" if labels is None else "·", style="dim"))
-            else:
-                cells.append(
-                    Text(labels[int(value) - 1] if labels is not None else fmt(float(value), integral, precision))
-                )
-        table.add_row(*cells)
-    from tconvcalc.render.console import print_whole
 
-    print_whole(table)  # a matrix is never truncated
+    def block(columns: range) -> Any:
+        table = Table(box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1), show_edge=False)  # one space between
+        table.add_column("", no_wrap=True)
+        for c in columns:
+            table.add_column(Text(col_labels[c]), justify="right", no_wrap=True, min_width=len(col_labels[c]))
+        for r in range(dense.shape[0]):
+            if r and row_block and r % row_block == 0:
+                table.add_section()
+            cells = [Text(row_labels[r], style="bold")]
+            for value in dense[r][columns.start : columns.stop]:
+                if value == 0:
+                    cells.append(Text("0" if labels is None else "·", style="dim"))
+                else:
+                    cells.append(
+                        Text(labels[int(value) - 1] if labels is not None else fmt(float(value), integral, precision))
+                    )
+            table.add_row(*cells)
+        return table
+
+    from tconvcalc.render.console import print_column_blocks
+
+    print_column_blocks(block, dense.shape[1])  # never truncated: wide matrices come in blocks of columns
 
 
 def print_overlap(counts: np.ndarray, uniform: bool, kernel: Any, stride: Any, dilation: Any) -> None:

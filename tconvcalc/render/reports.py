@@ -10,7 +10,7 @@ from typing import Any
 from tconvcalc.core import sizes
 from tconvcalc.core.layer import LayerResult, LayerShape
 from tconvcalc.core.tensor import ResizeShape, format_shape
-from tconvcalc.render.console import clean, console, dim_names, print_whole
+from tconvcalc.render.console import clean, console, dim_names, fits
 from tconvcalc.render.jsonout import emit as emit_json
 
 
@@ -205,44 +205,50 @@ def print_inverse(inv: Any) -> None:
 
 
 def print_solutions(sizes_in: Any, sizes_out: Any, per_dim: Any, top: int, conv: bool) -> None:
-    """``solve`` for people: a ranked table per dimension."""
+    """``solve`` for people: a ranked table per dimension (one table for dimensions that ask the same)."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
     con = console()
     kind = "Conv" if conv else "ConvTranspose"
-    for dim, (i, o, sols) in enumerate(zip(sizes_in, sizes_out, per_dim)):
-        title = f"{kind} {i} -> {o}" + (f" (dim {dim})" if len(per_dim) > 1 else "")
-        title += f": {len(sols)} solution(s)" + (f", best {top} shown" if len(sols) > top else "")
-        legend = "k kernel_size, s stride, p padding, d dilation, op output_padding" + (
-            " (that a ConvTranspose needs to undo it)" if conv else ""
+    problems: dict[tuple[int, int], list[int]] = {}
+    for dim, (i, o) in enumerate(zip(sizes_in, sizes_out)):
+        problems.setdefault((i, o), []).append(dim)
+    for (i, o), dims in problems.items():
+        sols = per_dim[dims[0]]
+        where = (
+            ""
+            if len(per_dim) == 1
+            else f" (dim {', '.join(map(str, dims))})"
+            if len(dims) == 1
+            else (f" (dims {', '.join(map(str, dims))})")
         )
-        table = Table(
-            box=box.SIMPLE_HEAD, title=Text(title), title_justify="left", caption=Text(legend), caption_justify="left"
+        con.print(
+            Text(
+                f"{kind} {i} -> {o}{where}: {len(sols)} solution(s)"
+                + (f", best {top} shown" if len(sols) > top else ""),
+                style="bold",
+            )
         )
+        table = Table(box=box.SIMPLE_HEAD)
         for name in ("k", "s", "p", "op", "d", "note"):
-            table.add_column(name, justify="left" if name == "note" else "right")
+            table.add_column(name, justify="left" if name == "note" else "right", no_wrap=name != "note")
         for x in sols[:top]:
             notes = []
             if not x.uniform_overlap:
-                notes.append("uneven overlap: checkerboard")
+                notes.append("its ConvTranspose overlaps unevenly" if conv else "uneven overlap: checkerboard")
             if x.crops_beyond_kernel:
                 notes.append("padding crops whole windows" if not conv else "windows wholly in padding")
-            table.add_row(
-                *(
-                    Text(c)
-                    for c in (
-                        str(x.kernel_size),
-                        str(x.stride),
-                        str(x.padding),
-                        str(x.output_padding),
-                        str(x.dilation),
-                        "; ".join(notes),
-                    )
-                )
-            )
+            cells = (x.kernel_size, x.stride, x.padding, x.output_padding, x.dilation)
+            table.add_row(*(Text(str(c)) for c in cells), Text("; ".join(notes)))
         con.print(table)
+    con.print(
+        Text(
+            "k kernel_size, s stride, p padding, d dilation, op output_padding"
+            + (" (that a ConvTranspose needs to undo it)" if conv else "")
+        )
+    )
 
 
 def print_matrix_result(
@@ -279,32 +285,59 @@ def print_matrix_result(
             con.print(Text(line))
 
 
-def print_report(report: Any) -> None:
-    """``check`` for people: the shape through every layer, its status, totals and the first failure's fix."""
+REPORT_LAYOUTS = (  # the widest that fits the terminal is used; numbers and shapes never wrap
+    (("layer", "module", "in -> out", "params", "MACs", "status"), False),
+    (("layer", "module", "output", "params", "MACs", "status"), False),
+    (("layer", "module", "output", "params", "status"), False),
+    (("layer", "module", "output", "params", "status"), True),
+)
+
+
+def _report_table(report: Any, columns: tuple[str, ...], wrap_text: bool) -> Any:
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    con = console()
     table = Table(box=box.SIMPLE_HEAD, title=Text(f"input {format_shape(tuple(report.input))}"), title_justify="left")
-    for name in ("layer", "module", "in -> out", "params", "MACs", "status"):
-        table.add_column(name, justify="right" if name in ("params", "MACs") else "left", no_wrap=True)
+    for name in columns:
+        text_column = name in ("layer", "module")
+        table.add_column(
+            name,
+            justify="right" if name in ("params", "MACs") else "left",
+            no_wrap=not (wrap_text and text_column),
+            overflow="fold" if text_column else "ellipsis",
+        )
     styles = {"ok": "green", "not reached": "dim"}
     for step in report.steps:
         shape_in = format_shape(tuple(step.input_shape)) if step.input_shape else "-"
         shape_out = format_shape(tuple(step.output_shape)) if step.output_shape else "-"
-        table.add_row(
-            Text(clean(step.name)),
-            Text(clean(step.summary)),
-            Text(f"{shape_in} -> {shape_out}"),
-            Text("-" if step.parameters is None else f"{step.parameters:,}"),
-            Text(f"{step.macs:,}"),
-            Text(step.status, style=styles.get(step.status, "bold red")),
-        )
-    print_whole(table)
+        cells = {
+            "layer": Text(clean(step.name)),
+            "module": Text(clean(step.summary)),
+            "in -> out": Text(f"{shape_in} -> {shape_out}"),
+            "output": Text(shape_out),
+            "params": Text("-" if step.parameters is None else f"{step.parameters:,}"),
+            "MACs": Text(f"{step.macs:,}"),
+            "status": Text(step.status, style=styles.get(step.status, "bold red")),
+        }
+        table.add_row(*(cells[name] for name in columns))
+    return table
+
+
+def print_report(report: Any) -> None:
+    """``check`` for people: the shape through every layer, its status, totals and every failure with its fix.
+    The table takes the widest layout that fits the terminal (80 columns and up: no number ever wraps)."""
+    from rich.text import Text
+
+    con = console()
+    for columns, wrap in REPORT_LAYOUTS:
+        table = _report_table(report, columns, wrap)
+        if fits(table) or wrap:
+            break
+    con.print(table)
     total_p = sum(s.parameters or 0 for s in report.steps)
     total_m = sum(s.macs for s in report.steps)
-    con.print(Text(f"total: {total_p:,} parameters, {total_m:,} MACs"))
+    con.print(Text(f"total: {total_p:,} parameters, {total_m:,} MACs (per layer: --json)"))
     con.print(
         Text(
             "MACs of a ConvTranspose count its input: C_in * C_out/groups * prod(k) * prod(input size), "

@@ -38,8 +38,11 @@ def fmt(value: float, integral: bool, precision: int) -> str:
     return str(int(value)) if integral else format(float(value), f".{precision}g")
 
 
-def _grid_table(grid: np.ndarray, integral: bool, precision: int, title: str, highlight: Any = None) -> Any:
-    """A titled grid of numbers; with ``highlight``, the masked cells bold and the rest dim."""
+def _grid_table(
+    grid: np.ndarray, integral: bool, precision: int, title: str, highlight: Any = None, columns: Any = None
+) -> Any:
+    """A titled grid of numbers (``columns``: a range of them); with ``highlight``, the masked cells bold and
+    the rest dim. Cells never wrap or shorten a number."""
     from rich import box
     from rich.console import Group
     from rich.table import Table
@@ -48,22 +51,23 @@ def _grid_table(grid: np.ndarray, integral: bool, precision: int, title: str, hi
     table = Table(show_header=False, box=box.SQUARE, padding=(0, 1))
     rows = grid.reshape(1, -1) if grid.ndim == 1 else grid
     mask = None if highlight is None else (highlight.reshape(1, -1) if highlight.ndim == 1 else highlight)
-    for _ in range(rows.shape[1]):
-        table.add_column(justify="right")
+    picked = range(rows.shape[1]) if columns is None else columns
+    for _ in picked:
+        table.add_column(justify="right", no_wrap=True)
     for r, row in enumerate(rows):
         cells = []
-        for c, value in enumerate(row):
+        for c in picked:
             style = "" if mask is None else ("bold" if mask[r, c] else "dim")
-            cells.append(Text(fmt(value, integral, precision), style=style))
+            cells.append(Text(fmt(row[c], integral, precision), style=style))
         table.add_row(*cells)
-    return Group(Text(title), table)
+    return Group(Text(title), table) if title else table
 
 
 def print_tensor(out: np.ndarray, dims: int, precision: int, label: str) -> None:
     """Each output channel (and batch item, and depth slice) as a grid; a summary when too large."""
     from rich.text import Text
 
-    from tconvcalc.render.console import console
+    from tconvcalc.render.console import console, print_column_blocks
 
     con = console()
     integral = is_integral(out)
@@ -84,7 +88,13 @@ def print_tensor(out: np.ndarray, dims: int, precision: int, label: str) -> None
     names = _lead_names(len(lead_shape), dims)
     for index, plane in zip(np.ndindex(*lead_shape) if lead_shape else [()], planes):
         title = " ".join(f"{n}={i}" for n, i in zip(names, index)) or "output"
-        con.print(_grid_table(plane, integral, precision, title))
+        grid = plane.reshape(1, -1) if plane.ndim == 1 else plane
+        con.print(Text(title))
+
+        def block(columns: range, grid: np.ndarray = grid) -> Any:
+            return _grid_table(grid, integral, precision, "", columns=columns)
+
+        print_column_blocks(block, grid.shape[1])
 
 
 def _lead_names(count: int, dims: int) -> list[str]:
