@@ -76,15 +76,19 @@ def titled(root: ElementTree.Element, prefix: str) -> dict[str, str]:
 
 # -- the arithmetic, independently ------------------------------------------------------------------------------
 def input_row(i: int, k: int, s: int, d: int, crop: tuple[int, int], op: int) -> tuple[list[str], int, int]:
-    """The padded input of one dimension as kinds, the stretched length and how many stretched elements stay."""
-    stretched = ["input" if t % s == 0 else "zero" for t in range((i - 1) * s + 1)]
+    """The padded input of one dimension as kinds, the stretched length and how many stretched elements stay.
+
+    Pad d(k-1)-begin zeros at the start and d(k-1)-end at the end of the stretched input, the last op of those
+    being output_padding's; a negative amount cuts that many elements from that end instead (which may reach
+    into the other end's zeros when it exceeds the stretched input).
+    """
+    stretched = [("input" if t % s == 0 else "zero", True) for t in range((i - 1) * s + 1)]
     before, after = d * (k - 1) - crop[0], d * (k - 1) - crop[1]
-    kept = stretched[max(-before, 0) : max(len(stretched) - max(-after, 0), 0)]
-    if max(-before, 0) >= len(stretched):
-        kept = []
     op_zeros = min(op, max(after, 0))
-    row = ["pad"] * max(before, 0) + kept + ["pad"] * (max(after, 0) - op_zeros) + ["op"] * op_zeros
-    return row, len(stretched), len(kept)
+    row = [("pad", False)] * max(before, 0) + stretched
+    row += [("pad", False)] * (max(after, 0) - op_zeros) + [("op", False)] * op_zeros
+    row = row[max(-before, 0) : len(row) - max(-after, 0)]
+    return [kind for kind, _ in row], len(stretched), sum(1 for _, inside in row if inside)
 
 
 def expected_counts(dims: list[dict[str, Any]], view: str) -> dict[str, int]:
