@@ -90,8 +90,7 @@ def draw(
     with errors():
         if output is None:
             raise UsageError("give -o FILE.svg: the figure is written to a file")
-        if not output.lower().endswith(".svg"):
-            raise UsageError(f"-o {output!r}: draw writes SVG, so name the file FILE.svg")
+        check_svg_path(output)
         if view not in figure.VIEWS:
             raise UsageError(f"--view {view!r}: choose {' or '.join(figure.VIEWS)}")
         tensors: tuple[Any, Any] | None = None
@@ -115,13 +114,39 @@ def draw(
         figure.check_size(figure.axes_of(p, op), view)
         values = None if tensors is None else _values(*tensors, p)
         drawn = figure.draw(p, view, op, values, animate)
-        from tconvcalc.io.atomic import write_atomic
-
-        def write(stream: BinaryIO) -> None:
-            stream.write(drawn.svg.encode())
-
-        write_atomic(output, write, "-o")
+        _write(output, drawn.svg)
         _report(output, p, op, view, drawn, values is not None, json_)
+
+
+def check_svg_path(path: str, overlap: bool = True) -> None:
+    """``-o FILE.svg``: an SVG file name (and, for ``matrix``, only with ``--overlap``)."""
+    if not overlap:
+        raise UsageError("-o FILE.svg draws the --overlap heat map: add --overlap")
+    if not path.lower().endswith(".svg"):
+        raise UsageError(f"-o {path!r}: the figure is SVG, so name the file FILE.svg")
+
+
+def write_overlap(
+    path: str, counts: Any, uniform: bool, kernel: Any, stride: Any, dilation: Any, quiet: bool = False
+) -> None:
+    """``matrix --overlap -o FILE.svg``: the heat map of taps per output position, written atomically."""
+    from tconvcalc.render import figure
+
+    drawn = figure.overlap_map(counts, uniform, tuple(kernel), tuple(stride), tuple(dilation))
+    _write(path, drawn.svg)
+    if not quiet:
+        from tconvcalc.render.console import clean
+
+        typer.echo(f"wrote {clean(path)}: heat map of taps per output position, {drawn.width}x{drawn.height} px")
+
+
+def _write(path: str, svg: str) -> None:
+    from tconvcalc.io.atomic import write_atomic
+
+    def write(stream: BinaryIO) -> None:
+        stream.write(svg.encode())
+
+    write_atomic(path, write, "-o")
 
 
 def _read(

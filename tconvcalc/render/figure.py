@@ -78,7 +78,7 @@ svg { font-family: "DejaVu Sans", Verdana, Arial, sans-serif; }
 .output.output-padding { fill: url(#rows); stroke-width: 2.5; }
 .output.appended { fill: url(#rings); }
 .crop { fill: #fff; stroke: #777; stroke-dasharray: 4 3; }
-.overlap { fill: #2f5f98; }
+.overlap { fill: #d9742b; }
 .tap { fill: #000; fill-opacity: 0.22; stroke: #000; stroke-width: 3; }
 .window { fill: none; stroke: #000; stroke-width: 2; stroke-dasharray: 7 4; }
 .slot { fill: none; stroke: #bbb; stroke-dasharray: 2 2; }
@@ -361,6 +361,7 @@ class _Canvas:
         label: str | None = None,
         muted: bool = False,
         reveal: str = "",
+        attrs: str = "",
     ) -> None:
         """One cell (counted under each of its classes), its tooltip and its number."""
         for name in classes:
@@ -368,7 +369,7 @@ class _Canvas:
         self.combos.add(tuple(classes))
         c = self.size
         rect = (
-            f'<rect class="cell {" ".join(classes)}" x="{_f(x)}" y="{_f(y)}" width="{_f(c)}" height="{_f(c)}">'
+            f'<rect class="cell {" ".join(classes)}" x="{_f(x)}" y="{_f(y)}" width="{_f(c)}" height="{_f(c)}"{attrs}>'
             f"<title>{escape(tip)}</title></rect>"
         )
         text = ""
@@ -881,3 +882,93 @@ def _legend(canvas: _Canvas, y: float, animated: bool) -> None:
         else:
             canvas.rect(x, yy, 18, 18, "swatch " + " ".join(classes))
         canvas.text(x + 26, yy + 13, text, "caption")
+
+
+def overlap_map(
+    counts: Any, uniform: bool, kernel_size: Sequence[int], stride: Sequence[int], dilation: Sequence[int]
+) -> Figure:
+    """``matrix --overlap -o FILE.svg``: the taps per output position of the transposed convolution, as a heat map.
+
+    ``counts`` is a nested list (1-D or 2-D); cells are shaded by their count (``class="cell overlap taps-N"``)
+    and show it, so the checkerboard of an uneven kernel/stride stands out.
+    """
+    shape = _shape(counts)
+    n = len(shape)
+    if n not in OVERLAP_LIMITS:
+        raise UsageError(f"the overlap heat map draws 1-D and 2-D layers; this one has {n} spatial dimensions")
+    for name, size in zip(dim_names(n), shape):
+        if size > OVERLAP_LIMITS[n]:
+            raise UsageError(
+                f"too large to draw legibly: the overlap has {size} positions along {name}, and the heat map allows "
+                f"at most {OVERLAP_LIMITS[n]} per dimension in {n}-D; the --overlap table or --json summarise it"
+            )
+    flat = [int(v) for v in _leaves(counts)]
+    top, low = max(flat, default=0), min(flat, default=0)
+    canvas = _Canvas(max(26.0, 9.0 + 7.2 * len(str(top))))
+    c = canvas.size
+    x0, y0 = 16.0, 92.0
+    rows = shape[0] if n == 2 else 1
+    for pos in itertools.product(*(range(s) for s in shape)):
+        taps = int(_at(counts, pos))
+        row, col = (pos[0], pos[1]) if n == 2 else (0, pos[0])
+        shade = f' fill-opacity="{_f(_shade(taps, top))}"'  # a presentation attribute: CSS can restyle it
+        tip = f"output {_index(pos)}: {taps} taps"
+        canvas.cell(x0 + col * c, y0 + row * c, ["overlap", f"taps-{taps}"], tip, str(taps), attrs=shade)
+    canvas.reach(x0 + shape[-1] * c, y0 + rows * c)
+    show = tuple(kernel_size), tuple(stride), tuple(dilation)
+    title = f"taps per output position of the transposed convolution: kernel {show[0]}, stride {show[1]}"
+    if any(d > 1 for d in dilation):
+        title += f", dilation {show[2]}"
+    verdict = (
+        "uniform away from the borders: no checkerboard"
+        if uniform
+        else "UNEVEN: the kernel does not tile the stride evenly, the checkerboard of Odena et al. (2016)"
+    )
+    lines = [verdict, f"from {low} to {top} taps; darker: more (input element, kernel tap) pairs land there"]
+    body = canvas.parts
+    canvas.parts = []
+    canvas.text(16, 24, title, "heading", size=16)
+    for k, line in enumerate(lines):
+        canvas.text(16, 48 + 18 * k, line, "caption")
+    head = canvas.parts
+    canvas.parts = []
+    y = canvas.bottom + 24
+    canvas.text(16, y, "legend: taps", "label")
+    for k, taps in enumerate(sorted(set(flat))[:16]):
+        x = 16 + k * (c + 8)
+        canvas.rect(x, y + 10, c, c, f"swatch overlap taps-{taps}", attrs=f' fill-opacity="{_f(_shade(taps, top))}"')
+        canvas.text(x + c / 2, y + 10 + c / 2, str(taps), "value", "middle")
+    tail = canvas.parts
+    width, height = math.ceil(canvas.right + 16), math.ceil(canvas.bottom + 14)
+    svg = "\n".join(
+        [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="title desc">',
+            f'<title id="title">{escape(title)}</title>',
+            f'<desc id="desc">{escape("; ".join(lines))}</desc>',
+            f"<style>{STYLE}</style>",
+            f'<rect class="background" width="{width}" height="{height}" fill="#fff"/>',
+            *head,
+            *body,
+            *tail,
+            "</svg>",
+            "",
+        ]
+    )
+    return Figure(svg, dict(sorted(canvas.counts.items())), width, height)
+
+
+def _shape(nested: Any) -> tuple[int, ...]:
+    shape = []
+    while isinstance(nested, list):
+        shape.append(len(nested))
+        nested = nested[0] if nested else None
+    return tuple(shape)
+
+
+def _shade(taps: int, top: int) -> float:
+    """Opacity of a count: 0.12 for none, up to 0.85 for the most (light enough to read the number on)."""
+    if top <= 0:
+        return 0.12
+    return 0.12 + 0.73 * taps / top
