@@ -53,7 +53,7 @@ LEGEND: tuple[tuple[tuple[str, ...], str], ...] = (
     (("kernel",), "kernel tap"),
     (("kernel-gap",), "dilation gap: d-1 between taps"),
     (("tap",), "kernel window at one position (the flipped kernel)"),
-    (("stamp",), "input element x kernel tap, added into the full output"),
+    (("stamp",), "input element \u00d7 kernel tap, added into the full output"),
     (("empty",), "no contribution from this input element"),
     (("output",), "output"),
     (("output", "output-padding"), "output cell of output_padding: a computed value, not a padding zero"),
@@ -214,6 +214,10 @@ class Axis:
         """One caption line: this dimension's numbers."""
         (begin, end), (left, right) = self.crop, self.border
         crop = _crop_text(begin, end)
+        if convention == "torch" and (begin, end) != (0, 0):
+            crop = f"crop p + (p-op) = {begin} + {end}" if self.op else f"crop p + p = {begin} + {end}"
+            if end < 0:
+                crop += f" (negative: {-end} appended)"
         if view == "scatter":
             taps = f", d={self.d}: taps {self.d} apart" if self.d > 1 else ""
             return (
@@ -805,6 +809,8 @@ def _scatter(fig: _Figure, top: float, animate: bool) -> int:
     block_h = (axes[0].i - 1) * pitch_y + fh
     sx = left + block_w + gap
     canvas.text(sx - gap / 2, y + block_h / 2, "=", "sign")
+    ow, oh = fig.extent(out_ranges)
+    y = max(y, y + (block_h - oh) / 2)  # the sum beside the middle of the stamps
     canvas.text(sx, y - 8, _output_label(axes, "sum"), "label")
     fig.grid(sx, y, out_ranges, fig.output_cell)
     if animate:
