@@ -533,3 +533,27 @@ def test_overlap_heat_map_refusals(args, message, tmp_path):
     result = invoke(["matrix", *args, "-o", str(out)])
     assert result.exit_code == 2 and message in result.stderr, result.output
     assert not out.exists()
+
+
+def _committed_figures() -> list[tuple[str, list[str]]]:
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "render_figures.py"
+    spec = importlib.util.spec_from_file_location("render_figures", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.FIGURES)
+
+
+@pytest.mark.parametrize(("name", "arguments"), _committed_figures(), ids=[n for n, _ in _committed_figures()])
+def test_committed_figures_are_fresh(name, arguments, tmp_path):
+    """docs/figures/NAME.svg is what its command writes today (python scripts/render_figures.py regenerates them
+    and their PNGs)."""
+    out = tmp_path / f"{name}.svg"
+    result = invoke([*arguments, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    committed = Path(__file__).resolve().parent.parent / "docs" / "figures" / f"{name}.svg"
+    assert out.read_text() == committed.read_text(), f"stale: run python scripts/render_figures.py ({name})"
+    png = committed.with_suffix(".png")
+    assert png.stat().st_size < 200_000
