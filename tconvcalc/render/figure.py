@@ -299,16 +299,17 @@ def check_size(axes: Sequence[Axis], view: str) -> None:
 
 
 def number(value: float) -> str:
-    """A cell's number: integral values as integers, others with 3 significant digits.
+    """A cell's number: integral values below a million as integers, others with 3 significant digits (a cell
+    is a few characters wide).
 
-    >>> [number(v) for v in (3.0, -0.0, 0.125, 1e20, float("nan"), float("-inf"))]
-    ['3', '0', '0.125', '100000000000000000000', 'nan', '-inf']
+    >>> [number(v) for v in (3.0, -0.0, 0.125, -123456.0, 1e20, float("nan"), float("-inf"))]
+    ['3', '0', '0.125', '-123456', '1e+20', 'nan', '-inf']
     """
     if value != value:
         return "nan"
     if value in (math.inf, -math.inf):
         return "inf" if value > 0 else "-inf"
-    if float(value).is_integer():
+    if float(value).is_integer() and abs(value) < 1e6:
         return str(int(value))
     return f"{value:.3g}"
 
