@@ -38,6 +38,7 @@ TABLE = [
     ("missing --kernel-size", ["shape", "5"], 2),
     ("string padding on a ConvTranspose", ["shape", "5", "-k", "3", "-p", "same"], 2),
     ("unreadable config", ["check", "no-such-file.toml"], 2),
+    ("a figure too large to draw", ["draw", "40", "-k", "3", "-s", "2", "-o", "never-written.svg"], 2),
     ("unreadable tensor file", ["run", "no-such-file.npy", K], 2),
     ("unknown option", ["shape", "5", "-k", "3", "--kernel"], 2),
     ("non-integer where Click wants one", ["shape", "5", "-k", "3", "-g", "3.0"], 2),

@@ -67,6 +67,9 @@ def matrix(
         str | None,
         typer.Option("--save", help="Write the matrix to FILE: .npy/.csv (dense), .npz (coordinates), .json."),
     ] = None,
+    svg: Annotated[
+        str | None, typer.Option("-o", "--output", help="With --overlap: also draw it as an SVG heat map (FILE.svg).")
+    ] = None,
     precision: Annotated[
         int, typer.Option("--precision", min=1, max=17, help="Significant digits of non-integral entries.")
     ] = 6,
@@ -87,6 +90,10 @@ def matrix(
             )
         if json_ and fmt != "table":
             raise UsageError("--json and --format are two output formats: give one")
+        if svg is not None:
+            from tconvcalc.cli.draw import check_svg_path
+
+            check_svg_path(svg, overlap)
         import numpy as np
 
         from tconvcalc.engine import matrix as matrices
@@ -171,6 +178,10 @@ def matrix(
             reports.print_matrix_result(result, rows, cols, labels, precision)
         if counts is not None and not json_:
             matrixview.print_overlap(counts, uniform, w.shape[2:], result.stride, result.dilation)
+        if counts is not None and svg is not None:
+            from tconvcalc.cli.draw import write_overlap
+
+            write_overlap(svg, counts.tolist(), uniform, w.shape[2:], result.stride, result.dilation, json_)
         if diff is not None and not json_:
             typer.echo(
                 f"verify: {'W^T y' if transpose else 'W x'} equals "

@@ -112,6 +112,29 @@ def full_size(i: int, k: int, s: int, d: int) -> int:
     return (i - 1) * s + effective_kernel(k, d)
 
 
+def stretched_size(i: int, s: int) -> int:
+    """The input with ``s-1`` zeros inserted between its elements (Dumoulin & Visin's stretched input).
+
+    >>> stretched_size(3, 2)
+    5
+    """
+    return (i - 1) * s + 1
+
+
+def zero_insert_border(k: int, d: int, crop: tuple[int, int]) -> tuple[int, int]:
+    """The zeros around the stretched input in the zero-insertion view, for a crop ``(begin, end)`` of the full
+    output: ``d(k-1) - begin`` and ``d(k-1) - end``; negative means that many stretched elements are cut off.
+
+    PyTorch's crop ``(p, p - op)`` gives ``d(k-1) - p`` at the start and ``d(k-1) - p + op`` at the end
+    (relationship 14, with dilation): a stride-1 correlation over it gives ``full_size - begin - end`` values.
+
+    >>> zero_insert_border(3, 1, (1, 0)), zero_insert_border(2, 1, (3, 3))
+    ((1, 2), (-2, -2))
+    """
+    extent = effective_kernel(k, d) - 1
+    return extent - crop[0], extent - crop[1]
+
+
 def output_padding_limit(s: int, d: int) -> int:
     """PyTorch accepts ``0 <= output_padding < max(stride, dilation)``."""
     return max(s, d)
