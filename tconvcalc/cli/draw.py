@@ -80,7 +80,7 @@ def draw(
     """Draw a transposed convolution as the convolution-arithmetic paper does: an SVG of every cell."""
     from tconvcalc.cli import conventions, tokens
     from tconvcalc.cli.options import ConventionOptions, LayerOptions
-    from tconvcalc.core.layer import TensorShape
+    from tconvcalc.core.tensor import TensorShape
     from tconvcalc.render import figure
 
     layer = LayerOptions(
@@ -235,7 +235,7 @@ def _report(
             }
         )
         return
-    from tconvcalc.core.layer import format_shape
+    from tconvcalc.core.tensor import format_shape
     from tconvcalc.render.console import clean
 
     what = f"{view} view" + (", animated" if drawn.steps else "")
