@@ -15,6 +15,7 @@ from typing import Any
 from tconvcalc.core import pool, sizes
 from tconvcalc.core.errors import LayerError, UsageError
 from tconvcalc.core.specs import (
+    INT_LIMIT,
     AvgPoolSpec,
     ConvSpec,
     ConvTransposeSpec,
@@ -23,6 +24,7 @@ from tconvcalc.core.specs import (
     MaxUnpoolSpec,
     UpsampleSpec,
     implied_dims,
+    show,
     torch_name,
 )
 
@@ -422,9 +424,20 @@ def _resize(spec: LayerSpec, shape: TensorShape, out: tuple[int, ...], settings:
 def apply(spec: LayerSpec, shape: TensorShape) -> LayerResult:
     """Apply one layer to ``shape``; raises LayerError for what PyTorch refuses.
 
+    An output size of 2**63 or more is refused too (PyTorch's sizes are int64): every size that leaves a layer,
+    and so every size the next layer reads, stays within the bound its inputs were parsed with.
+
     >>> apply(MaxPoolSpec(kernel_size=3, stride=1), TensorShape((8, 8), 1, 1)).output_shape
     (1, 1, 6, 6)
     """
+    result = _apply(spec, shape)
+    for dim, size in enumerate(result.output.spatial):
+        if size >= INT_LIMIT:
+            raise LayerError(f"output size {show(size)} (dim {dim}) is 2**63 or more: PyTorch's sizes are int64")
+    return result
+
+
+def _apply(spec: LayerSpec, shape: TensorShape) -> LayerResult:
     n = shape.dims
     if isinstance(spec, ConvTransposeSpec):
         return conv_transpose_layer(
