@@ -54,7 +54,7 @@ def check(
             report = network.check(config)
         except UsageError as exc:  # the config's own words: keys and lines, not command-line flags
             line = None
-            if isinstance(exc, ConfigError) and exc.layer is not None and exc.key is not None:
+            if isinstance(exc, ConfigError) and exc.key is not None:
                 line = configfile.line_of_key(text, exc.layer, exc.key)
             raise UsageError(f"{file}: {exc}" + (f" (line {line})" if line else "")) from None
         if json_:

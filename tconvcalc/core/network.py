@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +12,16 @@ from tconvcalc.core import sizes
 from tconvcalc.core.errors import ConfigError, LayerError, TConvError, UsageError
 from tconvcalc.core.invert import conv_solutions, transpose_solutions
 from tconvcalc.core.layer import TensorShape, apply
-from tconvcalc.core.specs import ConvSpec, ConvTransposeSpec, LayerSpec, parse_spec, spec_items, torch_name
+from tconvcalc.core.specs import (
+    ConvSpec,
+    ConvTransposeSpec,
+    LayerSpec,
+    int_list,
+    parse_spec,
+    show,
+    spec_items,
+    torch_name,
+)
 
 COMMON = frozenset({"name", "type", "expect", "match"})
 
@@ -138,12 +147,6 @@ class Report:
         }
 
 
-def _int_list(value: Any, what: str) -> list[int]:
-    if type(value) is not list or not value or not all(type(v) is int for v in value):
-        raise UsageError(f"{what} must be a list of integers, got {value!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class Network:
     """A parsed config: the input, the number of spatial dimensions, and each layer's name, spec and table."""
@@ -158,27 +161,27 @@ class Network:
 
 def parse_config(config: Mapping[str, Any]) -> Network:
     """Validate a config (keys, types, names) and read its input with the one SIZE rule; usage errors (exit 2)
-    name the layer and key."""
-    unknown = sorted(set(config) - {"input", "layer", "dims"})
+    name the layer (if any) and the key, so that ``check`` can name the line."""
+    unknown = sorted(show(key) for key in set(config) - {"input", "layer", "dims"})
     if unknown:
-        raise UsageError(f"unknown top-level key {unknown[0]!r} (expected input, layer and optionally dims)")
+        raise UsageError(f"unknown top-level key {unknown[0]} (expected input, layer and optionally dims)")
     if "input" not in config:
         raise UsageError("missing 'input' (the input shape, (N, C, *spatial) or (C, *spatial))")
-    shape = _int_list(config["input"], "input")
+    shape = _top(int_list, config["input"], "input")
     dims = config.get("dims")
     if dims is not None and (type(dims) is not int or not 1 <= dims <= 3):
-        raise UsageError(f"dims must be 1, 2 or 3, got {dims!r}")
+        raise ConfigError(f"dims must be 1, 2 or 3, got {show(dims)}", None, "dims")
     layers = config.get("layer", [])
     if not isinstance(layers, list) or not layers:
-        raise UsageError('no layers: add [[layer]] tables (TOML) or a "layer" list (JSON)')
+        raise ConfigError('no layers: add [[layer]] tables (TOML) or a "layer" list (JSON)', None, "layer")
     names: set[str] = {"input"}
     parsed = []
     for index, table in enumerate(layers):
         if not isinstance(table, dict):
-            raise UsageError(f"layer {index + 1} is not a table")
+            raise ConfigError(f"layer {index + 1} is not a table, got {show(table)}", None, "layer")
         name = table.get("name", f"layer{index + 1}")
         if not isinstance(name, str):
-            raise ConfigError(f"layer {index + 1}: name must be a string, got {name!r}", index, "name")
+            raise ConfigError(f"layer {index + 1}: name must be a string, got {show(name)}", index, "name")
         where = f"layer {index + 1} ({name})"
         try:
             spec = parse_spec(table, ignore=COMMON)
@@ -186,13 +189,14 @@ def parse_config(config: Mapping[str, Any]) -> Network:
             raise ConfigError(f"{where}: {exc}", index, exc.param) from None
         if name in names:
             raise ConfigError(f"layer {index + 1}: duplicate name {name!r}", index, "name")
-        if "match" in table and table["match"] not in names:
-            raise ConfigError(f"{where}: match={table['match']!r} names no earlier layer", index, "match")
+        match = table.get("match")
+        if "match" in table and (not isinstance(match, str) or match not in names):
+            raise ConfigError(f"{where}: match={show(match)} names no earlier layer", index, "match")
         if "expect" in table:
             try:
-                _int_list(table["expect"], f"{where}: expect")
+                int_list(table["expect"], "expect")
             except UsageError as exc:
-                raise ConfigError(str(exc), index, "expect") from None
+                raise ConfigError(f"{where}: {exc}", index, "expect") from None
         names.add(name)
         parsed.append((name, spec, table))
     try:
@@ -200,6 +204,14 @@ def parse_config(config: Mapping[str, Any]) -> Network:
     except UsageError as exc:
         raise UsageError(f"input {shape}: {exc}") from None
     return Network(source, tuple(parsed))
+
+
+def _top(read: Callable[[Any, str], Any], value: Any, key: str) -> Any:
+    """A top-level value read by ``read``, its error located at ``key`` (no layer)."""
+    try:
+        return read(value, key)
+    except UsageError as exc:
+        raise ConfigError(str(exc), None, key) from None
 
 
 def check(

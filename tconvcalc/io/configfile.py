@@ -59,14 +59,24 @@ def _yaml(text: str, path: str) -> Any:
         raise UsageError(f"{path}: {where}{getattr(exc, 'problem', None) or exc}") from None
 
 
-def line_of_key(text: str, layer_index: int, key: str) -> int | None:
-    """The line of ``key`` inside the ``layer_index``-th ``[[layer]]`` table of a TOML text (1-based), if found."""
+# A TOML table header, [name] or [[name]], alone on its line (a comment may follow).
+_TABLE = re.compile(r"\s*\[\[?\s*[\w.\"' -]+\s*\]\]?\s*(#.*)?")
+
+
+def line_of_key(text: str, layer_index: int | None, key: str) -> int | None:
+    """The line of ``key`` in a TOML text (1-based), if found: inside the ``layer_index``-th ``[[layer]]`` table,
+    or with ``layer_index`` None at the top level (before the first table)."""
     lines = text.splitlines()
-    headers = [n for n, line in enumerate(lines) if re.match(r"\s*\[\[\s*layer\s*\]\]", line)]
-    if layer_index >= len(headers):
+    tables = [n for n, line in enumerate(lines) if _TABLE.fullmatch(line)]
+    layers = [n for n, line in enumerate(lines) if re.match(r"\s*\[\[\s*layer\s*\]\]", line)]
+    if layer_index is None:
+        start, end = -1, tables[0] if tables else len(lines)
+    elif layer_index < len(layers):
+        start = layers[layer_index]
+        end = layers[layer_index + 1] if layer_index + 1 < len(layers) else len(lines)
+    else:
         return None
-    end = headers[layer_index + 1] if layer_index + 1 < len(headers) else len(lines)
-    for n in range(headers[layer_index] + 1, end):
+    for n in range(start + 1, end):
         if re.match(rf"\s*{re.escape(key)}\s*=", lines[n]):
             return n + 1
     return None
