@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tconvcalc.core.errors import UsageError
+from tconvcalc.io.parsing import guarded
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,22 +29,30 @@ def load(path: str) -> tuple[dict[str, Any], str]:
         raise UsageError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read it ({exc})") from None
-    suffix = Path(path).suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        config = _yaml(text, path)
-    elif suffix == ".json" or (path == "-" and text.lstrip().startswith("{")):
-        try:
-            config = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{path}: line {exc.lineno}: {exc.msg}") from None
-    else:
-        try:
-            config = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"{path}: {exc}") from None
+    try:
+        config = guarded(lambda t: _parse(t, path), text, path)
+    except UsageError:
+        raise
+    except ValueError as exc:  # beyond each parser's own errors: a YAML date such as 2001-13-45
+        raise UsageError(f"{path}: cannot parse it ({exc})") from None
     if not isinstance(config, dict):
         raise UsageError(f"{path}: the top level must be a table with 'input' and 'layer'")
     return config, text
+
+
+def _parse(text: str, path: str) -> Any:
+    suffix = Path(path).suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return _yaml(text, path)
+    if suffix == ".json" or (path == "-" and text.lstrip().startswith("{")):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}: line {exc.lineno}: {exc.msg}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: {exc}") from None
 
 
 def _yaml(text: str, path: str) -> Any:
