@@ -34,10 +34,11 @@ def check(
     from tconvcalc.io import configfile
 
     with errors():
+        span = None if sizes is None else _range(sizes)
         config, text = configfile.load(file)
         try:
-            if sizes is not None:
-                low, high = _range(sizes)
+            if span is not None:
+                low, high = span
                 passing = network.sweep(config, low, high)
                 summary = network.describe_sizes(passing, low, high)
                 if json_:
@@ -75,10 +76,10 @@ def check(
 def _range(text: str) -> tuple[int, int]:
     from tconvcalc.cli.tokens import parse_ints
 
-    parts = text.split(":")
-    if len(parts) != 2:
-        raise UsageError(f"--sizes {text!r}: give A:B, e.g. 32:256")
-    (low,), (high,) = parse_ints(parts[0], "--sizes"), parse_ints(parts[1], "--sizes")
+    parts = [parse_ints(part, "--sizes") for part in text.split(":")]
+    if len(parts) != 2 or len(parts[0]) != 1 or len(parts[1]) != 1:
+        raise UsageError(f"--sizes {text!r}: give two integers A:B, e.g. 32:256")
+    (low,), (high,) = parts
     if not 1 <= low <= high or high - low > 100_000:
         raise UsageError(f"--sizes {text!r}: need 1 <= A <= B and at most 100,000 sizes")
     return low, high
