@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -158,4 +159,6 @@ def parse_bytes(text: str) -> int:
     except ValueError:
         raise UsageError(f"--memory-limit: {text!r} is not a size such as 512M or 1GiB") from None
     scale = 1024 ** "BKMGT".index((match.group(2) or "B").upper())
+    if not math.isfinite(number * scale):  # 1e400: float('1e400') is inf, and int(inf) raises
+        raise UsageError(f"--memory-limit: {text!r} is not a finite size")
     return int(number * scale)
