@@ -67,6 +67,7 @@ def _tolerance(dtype: np.dtype[Any], scale: float) -> float:
     return eps * max(1.0, scale)
 
 
+@functional.quiet
 def run(
     input: np.ndarray,
     weight: np.ndarray,
