@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -12,9 +14,20 @@ if TYPE_CHECKING:
 
 def console(stderr: bool = False) -> Console:
     """A rich console that never interprets user data as markup and respects NO_COLOR."""
+    return _console_class()(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+@cache
+def _console_class() -> type[Console]:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            """rich exits 1 on a closed pipe; the CLI's boundary decides (exit 141, quietly), as for every output."""
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, "the reader of the output went away")
+
+    return _Console
 
 
 def print_whole(renderable: Any) -> None:
