@@ -86,6 +86,6 @@ def line_of_key(text: str, layer_index: int | None, key: str) -> int | None:
     else:
         return None
     for n in range(start + 1, end):
-        if re.match(rf"\s*{re.escape(key)}\s*=", lines[n]):
+        if re.match(rf"""\s*(["']?){re.escape(key)}\1\s*=""", lines[n]):  # key, "key" or 'key'
             return n + 1
     return None
