@@ -217,7 +217,8 @@ def _main(
     """Shape and arithmetic calculator for transposed convolutions, exactly as PyTorch 2.13.
 
     Exit codes: 0 ok; 1 the numbers do not work (invalid layer, failed check, no solution);
-    2 usage error (malformed option, unreadable file); 130 interrupted.
+    2 usage error (malformed option, unreadable file, output that cannot be written); 130 interrupted;
+    141 the reader of the output went away (a closed pipe).
     """
 
 
