@@ -65,11 +65,8 @@ class _Group(TyperGroup):
             code = _say(message or str(exc), ExitStatus.USAGE, drop_output=True)
         except UnicodeEncodeError as exc:
             bad = exc.object[exc.start : exc.end]
-            code = _say(
-                f"the output encoding {exc.encoding} cannot show {bad!r}; set PYTHONIOENCODING=utf-8",
-                ExitStatus.USAGE,
-                drop_output=True,
-            )
+            hint = "" if exc.encoding.replace("-", "").lower() == "utf8" else "; set PYTHONIOENCODING=utf-8"
+            code = _say(f"the output encoding {exc.encoding} cannot show {bad!r}{hint}", ExitStatus.USAGE, True)
         sys.exit(code if isinstance(code, int) else 0)
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
