@@ -42,6 +42,9 @@ TABLE = [
     ("unreadable tensor file", ["run", "no-such-file.npy", K], 2),
     ("unknown option", ["shape", "5", "-k", "3", "--kernel"], 2),
     ("non-integer where Click wants one", ["shape", "5", "-k", "3", "-g", "3.0"], 2),
+    ("unknown command", ["shapes", "5"], 2),
+    ("integer of 2**63 or more", ["shape", "1x4x5x5", "-k", "3", "--out-channels", "9223372036854775808"], 2),
+    ("malformed --sizes", ["check", str(EXAMPLES / "unet.toml"), "--sizes", "1,2:5"], 2),
     # 1: well-formed, but the numbers do not work
     ("output_padding too large", ["shape", "5", "-k", "3", "-s", "2", "--output-padding", "2"], 1),
     ("kernel_size zero", ["shape", "5", "-k", "0"], 1),
@@ -58,6 +61,7 @@ TABLE = [
     ("a failed check", ["check", str(EXAMPLES / "decoder-one-short.toml")], 1),
     ("no solution within the bounds", ["solve", "5", "1000", "--max-kernel", "1", "--max-stride", "1"], 1),
     ("over the memory budget", ["run", X, K, "--memory-limit", "100"], 1),
+    ("an output size of 2**63 or more", ["shape", "99", "--dims", "1", "-k", "3", "-s", "999999999999999999"], 1),
     ("a bias of the wrong length, any convention", ["run", X, K, "--convention", "keras", "--bias", "[1,2]"], 1),
     ("--compare with a refused row", ["shape", "1x1x4x4", "-k", "2", "-s", "2", "--compare", "--output-size", "99"], 1),
 ]

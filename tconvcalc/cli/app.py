@@ -7,20 +7,117 @@ Only typer and the standard library are imported at module level, so that ``--js
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from tconvcalc import __version__
+from tconvcalc import __version__, startup
 from tconvcalc.cli.options import FLAGS
 from tconvcalc.core.errors import ExitStatus, TConvError, UsageError
+from tconvcalc.startup import ClosedStream
+
+
+class _Group(TyperGroup):
+    """The app's command group: where what Click and the streams do is made to keep the README's promises.
+
+    * Click's own usage errors (``-g 3.0``, an unknown option or command) are one ``error:`` line, exit 2, like
+      tconvcalc's own (Click prints a four-line ``Usage: ... Error:`` block); ``--help`` is unchanged.
+    * A closed pipe (``tconvcalc ... | head -1``) ends quietly with exit 141 (128 + SIGPIPE), as a command killed
+      by SIGPIPE would: not exit 1, which says "the numbers do not work".
+    * Output that cannot be written (a full disk, a closed stdout, a character the output encoding lacks) is one
+      ``error:`` line on stderr, exit 2.
+
+    Everything is flushed here, inside the boundary, so no write is left for the interpreter's exit to fail on.
+    Under ``standalone_mode=False`` (a caller that handles Click itself) nothing changes.
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer < 0.29 vendors Click
+
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+            sys.stdout.flush()
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            code = exc.exit_code
+        except ClickException as exc:
+            code = _say(exc.format_message(), exc.exit_code)
+        except typer.Abort:  # Click's word for an end of input at a prompt; tconvcalc has none
+            code = _say("aborted", ExitStatus.INVALID)
+        except BrokenPipeError:
+            code = _pipe_closed()
+        except OSError as exc:  # the readers word their own; what is left is the output, or a closed stdin
+            message = exc.strerror if isinstance(exc, ClosedStream) else f"cannot write the output ({exc.strerror})"
+            code = _say(message or str(exc), ExitStatus.USAGE, drop_output=True)
+        except UnicodeEncodeError as exc:
+            bad = exc.object[exc.start : exc.end]
+            hint = "" if exc.encoding.replace("-", "").lower() == "utf8" else "; set PYTHONIOENCODING=utf-8"
+            code = _say(f"the output encoding {exc.encoding} cannot show {bad!r}{hint}", ExitStatus.USAGE, True)
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with _closed_pipe_exits():  # --help into a closed pipe
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _closed_pipe_exits():  # before typer's own handler, which turns it into a silent exit 1
+            return super().invoke(ctx)
+
+
+@contextmanager
+def _closed_pipe_exits() -> Iterator[None]:
+    try:
+        yield
+    except BrokenPipeError:
+        raise typer.Exit(_pipe_closed()) from None
+
+
+def _pipe_closed() -> int:
+    """The reader of stdout went away: drop what is left to write and end with 128 + SIGPIPE."""
+    _drop_output()
+    return ExitStatus.BROKEN_PIPE
+
+
+def _drop_output() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush has nowhere to fail."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test runner's buffer, a closed stdout)
+        pass
+
+
+def _say(message: str, code: int, drop_output: bool = False) -> int:
+    """One ``error:`` line on stderr, if stderr can take it; the exit code."""
+    if drop_output:
+        _drop_output()
+    text = " ".join(message.split())
+    try:
+        sys.stderr.write(f"error: {text[:1].lower()}{text[1:]}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    return code
+
 
 _APP_SETTINGS: dict[str, Any] = {
     "name": "tconvcalc",
+    "cls": _Group,
     "no_args_is_help": True,
     "rich_markup_mode": None,
     "pretty_exceptions_enable": False,
@@ -125,13 +222,9 @@ def _main(
     """Shape and arithmetic calculator for transposed convolutions, exactly as PyTorch 2.13.
 
     Exit codes: 0 ok; 1 the numbers do not work (invalid layer, failed check, no solution);
-    2 usage error (malformed option, unreadable file); 130 interrupted.
+    2 usage error (malformed option, unreadable file, output that cannot be written); 130 interrupted;
+    141 the reader of the output went away (a closed pipe).
     """
-
-
-def _interrupted(signum: int, frame: object) -> None:
-    sys.stderr.write("\ninterrupted\n")
-    raise SystemExit(ExitStatus.INTERRUPTED)
 
 
 def _only(name: str) -> typer.Typer:
@@ -147,10 +240,17 @@ def _command_name(info: typer.models.CommandInfo) -> str:
     return info.name or (info.callback.__name__ if info.callback else "").replace("_", "-")
 
 
-def main() -> None:
-    """Console-script entry point."""
-    signal.signal(signal.SIGINT, _interrupted)
+def run_app() -> None:
+    """Run the app on ``sys.argv`` (the console script, :func:`tconvcalc.__main__.main`, calls this once its
+    Ctrl-C handler is in place)."""
     argv = sys.argv[1:]
     names = {_command_name(c) for c in app.registered_commands}
     lazy = argv and argv[0] in names and "_TCONVCALC_COMPLETE" not in os.environ
     (_only(argv[0]) if lazy else app)(prog_name="tconvcalc")
+
+
+def main() -> None:
+    """The console script's former target, which installed scripts may still name; the console script is now
+    :func:`tconvcalc.__main__.main`, which installs the Ctrl-C handler before these imports."""
+    startup.prepare()
+    run_app()

@@ -100,7 +100,7 @@ def _load(path: str) -> tuple[Any, str]:
         return network.parse_config(config), text
     except UsageError as exc:  # the config's own words: keys and lines, not command-line flags
         line = None
-        if isinstance(exc, ConfigError) and exc.layer is not None:
+        if isinstance(exc, ConfigError) and (exc.layer is not None or exc.key is not None):
             line = configfile.line_of_key(text, exc.layer, exc.key)
         raise UsageError(f"{path}: {exc}" + (f" (line {line})" if line else "")) from None
 
@@ -207,10 +207,10 @@ def _sweep(path: str, text_range: str, fmt: str) -> int:
 def _range(text: str) -> tuple[int, int]:
     from tconvcalc.cli.tokens import parse_ints
 
-    parts = text.split(":")
-    if len(parts) != 2:
-        raise UsageError(f"--sizes {text!r}: give A:B, e.g. 32:256")
-    (low,), (high,) = parse_ints(parts[0], "--sizes"), parse_ints(parts[1], "--sizes")
+    parts = [parse_ints(part, "--sizes") for part in text.split(":")]
+    if len(parts) != 2 or len(parts[0]) != 1 or len(parts[1]) != 1:
+        raise UsageError(f"--sizes {text!r}: give two integers A:B, e.g. 32:256")
+    (low,), (high,) = parts
     if not 1 <= low <= high or high - low > 100_000:
         raise UsageError(f"--sizes {text!r}: need 1 <= A <= B and at most 100,000 sizes")
     return low, high

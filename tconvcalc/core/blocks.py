@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from tconvcalc.core.errors import LayerError, UsageError
-from tconvcalc.core.specs import show
+from tconvcalc.core.specs import INT_LIMIT, show
 from tconvcalc.core.tensor import ResizeShape, TensorShape, check_tensor
 
 # Element-wise layers: type -> (torch class, {argument: kind}); kinds: bool, float, int, or "a|b" choices.
@@ -185,7 +185,6 @@ _REQUIRED_FIELDS = {"groupnorm": ("num_groups",), "unflatten": ("dim", "unflatte
 _FLOAT = {"eps", "momentum"}
 _INT = {"num_features", "num_groups", "num_channels", "start_dim", "end_dim", "dim", "out_features", "in_features"}
 _BOOL = {"affine", "track_running_stats", "bias"}
-INT_LIMIT = 1 << 62
 
 
 def _typed(key: str, kind: str, value: Any) -> Any:

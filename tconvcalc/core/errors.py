@@ -21,8 +21,9 @@ class ExitStatus(IntEnum):
 
     OK = 0
     INVALID = 1  # the numbers do not work
-    USAGE = 2  # malformed option, unreadable file
-    INTERRUPTED = 130
+    USAGE = 2  # malformed option, unreadable file or stream, output that cannot be written
+    INTERRUPTED = 130  # Ctrl-C
+    BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of stdout went away (``| head -1``); nothing is printed
 
 
 class TConvError(Exception):

@@ -297,7 +297,7 @@ def _resize(spec: LayerSpec, shape: TensorShape, out: tuple[int, ...], settings:
 
 
 def apply(spec: LayerSpec, shape: TensorShape) -> LayerResult:
-    """Apply one layer to ``shape``; raises LayerError for what PyTorch refuses.
+    """Apply one layer of the convolution family to ``shape``; raises LayerError for what PyTorch refuses.
 
     >>> apply(MaxPoolSpec(kernel_size=3, stride=1), TensorShape((8, 8), 1, 1)).output_shape
     (1, 1, 6, 6)

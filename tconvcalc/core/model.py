@@ -2,7 +2,7 @@
 :func:`apply_layer` applies it to a shape. ``shape``, ``--batch``, ``check`` and the model readers use these
 two, so a layer means the same thing wherever it is written.
 
->>> from tconvcalc.core.tensor import TensorShape
+>>> from tconvcalc.core.tensor import TensorShape, bounded
 >>> apply_layer(parse_layer({"type": "leakyrelu", "negative_slope": 0.2}), TensorShape((8, 8), 3, 1)).output_shape
 (1, 3, 8, 8)
 """
@@ -28,7 +28,7 @@ from tconvcalc.core.specs import (
     show,
     spec_items,
 )
-from tconvcalc.core.tensor import TensorShape
+from tconvcalc.core.tensor import TensorShape, bounded
 
 AnySpec = LayerSpec | blocks.BlockSpec
 TYPES = (*SPECS, *blocks.BLOCK_TYPES)
@@ -48,8 +48,8 @@ def parse_layer(mapping: Mapping[str, Any], ignore: frozenset[str] = frozenset()
 def apply_layer(spec: AnySpec, shape: TensorShape) -> LayerResult:
     """One layer applied to one input (a join needs :func:`tconvcalc.core.blocks.join` and its inputs)."""
     if isinstance(spec, CONVOLUTION_FAMILY):
-        return apply(spec, shape)
-    return blocks.apply_block(spec, shape)
+        return bounded(apply(spec, shape))
+    return bounded(blocks.apply_block(spec, shape))
 
 
 def torch_name(spec: AnySpec, dims: int) -> str:

@@ -5,7 +5,7 @@ or the outputs it names in ``from`` (joins: ``concat``, ``add``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +15,8 @@ from tconvcalc.core.errors import ConfigError, LayerError, TConvError, UsageErro
 from tconvcalc.core.invert import conv_solutions, transpose_solutions
 from tconvcalc.core.layer import LayerResult
 from tconvcalc.core.model import AnySpec, apply_layer, parse_layer, settings, torch_name
-from tconvcalc.core.specs import ConvSpec, ConvTransposeSpec
-from tconvcalc.core.tensor import TensorShape
+from tconvcalc.core.specs import ConvSpec, ConvTransposeSpec, int_list, show
+from tconvcalc.core.tensor import TensorShape, bounded
 
 COMMON = frozenset({"name", "type", "expect", "match", "from"})
 
@@ -156,12 +156,6 @@ class Report:
         }
 
 
-def _int_list(value: Any, what: str) -> list[int]:
-    if type(value) is not list or not value or not all(type(v) is int for v in value):
-        raise UsageError(f"{what} must be a list of integers, got {value!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class Node:
     """One layer of a parsed config: its name, spec, the names it reads, and its table (for expect/match)."""
@@ -191,7 +185,7 @@ def _inputs(table: Mapping[str, Any], index: int, previous: str, names: set[str]
     value = table["from"]
     listed = value if isinstance(value, list) else [value]
     if not listed or not all(isinstance(v, str) for v in listed):
-        raise ConfigError(f"{where}: from must be a layer name or a list of names, got {value!r}", index, "from")
+        raise ConfigError(f"{where}: from must be a layer name or a list of names, got {show(value)}", index, "from")
     for name in listed:
         if name not in names:
             raise ConfigError(f"{where}: from={name!r} names no earlier layer (or 'input')", index, "from")
@@ -200,28 +194,30 @@ def _inputs(table: Mapping[str, Any], index: int, previous: str, names: set[str]
 
 def parse_config(config: Mapping[str, Any]) -> Network:
     """Validate a config (keys, types, names, the graph) and read its input with the one SIZE rule; usage
-    errors (exit 2) name the layer and key."""
-    unknown = sorted(set(config) - {"input", "layer", "dims"})
+    errors (exit 2) name the layer (if any) and the key, so that ``check`` can name the line."""
+    unknown = sorted(show(key) for key in set(config) - {"input", "layer", "dims"})
     if unknown:
-        raise UsageError(f"unknown top-level key {unknown[0]!r} (expected input, layer and optionally dims)")
+        raise UsageError(f"unknown top-level key {unknown[0]} (expected input, layer and optionally dims)")
     if "input" not in config:
         raise UsageError("missing 'input' (the input shape, (N, C, *spatial) or (C, *spatial))")
-    shape = _int_list(config["input"], "input")
+    shape = _top(int_list, config["input"], "input")
     dims = config.get("dims")
     if dims is not None and (type(dims) is not int or not 0 <= dims <= 3):
-        raise UsageError(f"dims must be 0 (an (N, features) input, before a Linear), 1, 2 or 3, got {dims!r}")
+        raise ConfigError(
+            f"dims must be 0 (an (N, features) input, before a Linear), 1, 2 or 3, got {show(dims)}", None, "dims"
+        )
     layers = config.get("layer", [])
     if not isinstance(layers, list) or not layers:
-        raise UsageError('no layers: add [[layer]] tables (TOML) or a "layer" list (JSON)')
+        raise ConfigError('no layers: add [[layer]] tables (TOML) or a "layer" list (JSON)', None, "layer")
     names: set[str] = {"input"}
     parsed: list[Node] = []
     previous = "input"
     for index, table in enumerate(layers):
         if not isinstance(table, dict):
-            raise UsageError(f"layer {index + 1} is not a table")
+            raise ConfigError(f"layer {index + 1} is not a table, got {show(table)}", None, "layer")
         name = table.get("name", f"layer{index + 1}")
         if not isinstance(name, str):
-            raise ConfigError(f"layer {index + 1}: name must be a string, got {name!r}", index, "name")
+            raise ConfigError(f"layer {index + 1}: name must be a string, got {show(name)}", index, "name")
         where = f"layer {index + 1} ({name})"
         try:
             spec = parse_layer(table, ignore=COMMON)
@@ -233,21 +229,30 @@ def parse_config(config: Mapping[str, Any]) -> Network:
         if (spec.TYPE in JOINS) != (len(inputs) > 1):
             what = "a join needs `from` with two or more names" if spec.TYPE in JOINS else "only a join reads several"
             raise ConfigError(f"{where}: {what} (from = {list(inputs)})", index, "from")
-        if "match" in table and table["match"] not in names:
-            raise ConfigError(f"{where}: match={table['match']!r} names no earlier layer", index, "match")
+        match = table.get("match")
+        if "match" in table and (not isinstance(match, str) or match not in names):
+            raise ConfigError(f"{where}: match={show(match)} names no earlier layer", index, "match")
         if "expect" in table:
             try:
-                _int_list(table["expect"], f"{where}: expect")
+                int_list(table["expect"], "expect")
             except UsageError as exc:
-                raise ConfigError(str(exc), index, "expect") from None
+                raise ConfigError(f"{where}: {exc}", index, "expect") from None
         names.add(name)
         parsed.append(Node(name, spec, inputs, table))
         previous = name
     try:
         source = TensorShape.read(shape, dims, [n.spec for n in parsed])
     except UsageError as exc:
-        raise UsageError(f"input {shape}: {exc}") from None
+        raise ConfigError(f"input {shape}: {exc}", None, "input") from None
     return Network(source, tuple(parsed))
+
+
+def _top(read: Callable[[Any, str], Any], value: Any, key: str) -> Any:
+    """A top-level value read by ``read``, its error located at ``key`` (no layer)."""
+    try:
+        return read(value, key)
+    except UsageError as exc:
+        raise ConfigError(str(exc), None, key) from None
 
 
 def check(
@@ -280,7 +285,7 @@ def check(
         result: LayerResult
         try:
             if isinstance(node.spec, (ConcatSpec, AddSpec)):
-                result = join(node.spec, [s for s in sources if s is not None])
+                result = bounded(join(node.spec, [s for s in sources if s is not None]))
             else:
                 result = apply_layer(node.spec, current)
         except LayerError as exc:

@@ -131,7 +131,11 @@ def upsample_size(
         out = sizes.per_dim(size, n, "size")
     else:
         factors = scales(scale_factor, n)
-        out = tuple(math.floor(float(i) * f) for i, f in zip(input_size, factors))
+        products = [float(i) * f for i, f in zip(input_size, factors)]
+        for dim, (i, f, product) in enumerate(zip(input_size, factors, products)):
+            if not math.isfinite(product):  # 1e308 * 4: no size (torch's int64 cast of inf is undefined)
+                raise LayerError(f"input size {i} * scale_factor {f} is too large for a size (dim {dim})")
+        out = tuple(math.floor(p) for p in products)
     smallest = 0 if mode == "area" else 1  # 'area' is adaptive average pooling, which allows empty outputs
     for dim, (i, o) in enumerate(zip(input_size, out)):
         if o < smallest or i < 1:

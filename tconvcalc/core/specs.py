@@ -14,6 +14,7 @@ tconvcalc.core.errors.UsageError: unknown key 'strides' for type 'maxpool'
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
@@ -130,36 +131,93 @@ _SHAPE = {"output_size"}
 PER_DIM_KEYS = ("kernel_size", "stride", "padding", "output_padding", "dilation", "size", "scale_factor")
 
 
-def _int(value: Any, key: str) -> int:
+# Every integer a config or a --batch line gives is below 2**63 in magnitude (PyTorch's sizes are int64): a
+# larger one is refused here, before it reaches any arithmetic or str() (CPython refuses str() past 4,300 digits).
+INT_LIMIT = 2**63
+
+
+def integer(value: Any, key: str) -> int:
+    """``value`` as an integer within :data:`INT_LIMIT`; a bool, float, string... is a usage error naming ``key``.
+
+    >>> integer(3, "groups")
+    3
+    >>> integer(3.0, "groups")
+    Traceback (most recent call last):
+    tconvcalc.core.errors.UsageError: groups must be an integer, got 3.0
+    """
     if type(value) is not int:
         raise UsageError(f"{key} must be an integer, got {show(value)}", param=key)
+    return _bounded(value, key)
+
+
+def _bounded(value: int, key: str) -> int:
+    if not -INT_LIMIT < value < INT_LIMIT:
+        raise UsageError(f"{key}={show(value)} is out of range: integers must be below 2**63 in magnitude", param=key)
+    return value
+
+
+def int_list(value: Any, key: str) -> list[int]:
+    """A non-empty list of integers within :data:`INT_LIMIT` (a config's ``input`` and ``expect``, a batch line's
+    ``input``).
+
+    >>> int_list([1, 3, 64, 64], "input")
+    [1, 3, 64, 64]
+    >>> int_list([1, "3"], "input")
+    Traceback (most recent call last):
+    tconvcalc.core.errors.UsageError: input must be a list of integers, got [1, '3']
+    """
+    if type(value) is not list or not value or not all(type(v) is int for v in value):
+        raise UsageError(f"{key} must be a list of integers, got {show(value)}", param=key)
+    for v in value:
+        _bounded(v, key)
     return value
 
 
 def _ints(value: Any, key: str, *, full_shape: bool = False) -> IntOrTuple:
     if type(value) is int:
-        return value
+        return _bounded(value, key)
     if isinstance(value, (list, tuple)) and value and all(type(v) is int for v in value):
         limit = MAX_DIMS + 2 if full_shape else MAX_DIMS
         if len(value) > limit:
             raise UsageError(f"{key} has {len(value)} values; at most {limit}", param=key)
-        return tuple(value)
+        return tuple(_bounded(v, key) for v in value)
     raise UsageError(f"{key} must be an integer or a list of 1 to 3 integers, got {show(value)}", param=key)
 
 
+class _ShortRepr(reprlib.Repr):
+    """reprlib's bounded repr (depth, lengths), with long integers shown by their size: ``repr`` of an integer of
+    more than 4,300 digits raises, and deep nesting would recurse."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxlist, self.maxtuple, self.maxdict = 3, 4, 4, 3
+        self.maxset = self.maxfrozenset = self.maxdeque = self.maxarray = 4
+        self.maxstring, self.maxother = 30, 30
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() <= 100:  # 30 digits
+            return repr(x)
+        return f"<an integer of about {int(x.bit_length() * math.log10(2)):,} digits>"
+
+
+_SHORT = _ShortRepr()
+
+
 def show(value: Any) -> str:
-    """A value for a message: short, and never a 4,300-digit integer's str()."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
-        return f"an integer of {value.bit_length()} bits"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    """Any value, however large or deep, as a short one-line text for a message.
+
+    >>> show(3.0), show("8"), show([[[[[3]]]]]), show(10**5000)
+    ('3.0', "'8'", '[[[[...]]]]', '<an integer of about 5,000 digits>')
+    """
+    text = _SHORT.repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _scale(value: Any, key: str) -> float | tuple[float, ...]:
     def one(v: Any) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise UsageError(f"{key} must be a number or a list of numbers, got {show(value)}", param=key)
-        f = float(v) if not isinstance(v, int) or v.bit_length() < 1000 else math.inf
+        f = float(_bounded(v, key)) if isinstance(v, int) else v
         if not math.isfinite(f):
             raise UsageError(f"{key} must be finite, got {show(value)}", param=key)
         return f
@@ -184,9 +242,9 @@ def _value(key: str, value: Any) -> Any:
             return value  # 'same'/'valid': Conv only; ConvSpec's rules check it in apply()
         return _ints(value, key)
     if key in _OPTIONAL_INT:
-        return None if value is None else _int(value, key)
+        return None if value is None else integer(value, key)
     if key == "groups":
-        return _int(value, key)
+        return integer(value, key)
     if key in _BOOL or key in _OPTIONAL_BOOL:
         if value is None and key in _OPTIONAL_BOOL:
             return None
@@ -220,7 +278,9 @@ def parse_spec(mapping: Mapping[str, Any], ignore: frozenset[str] = frozenset())
         if key == "type" or key in ignore:
             continue
         if key not in names:
-            raise UsageError(f"unknown key {show(key)} for type {kind!r}", param=str(key))
+            raise UsageError(
+                f"unknown key {show(key)} for type {kind!r}", param=key if isinstance(key, str) else show(key)
+            )
         values[key] = _value(key, value)
     if "output_padding" in values and "output_size" in values:
         raise UsageError(

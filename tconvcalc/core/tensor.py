@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from tconvcalc.core import sizes
 from tconvcalc.core.errors import LayerError, UsageError
-from tconvcalc.core.specs import implied_dims
+from tconvcalc.core.specs import INT_LIMIT, implied_dims
 
 DEFAULT_DIMS = 2
 
@@ -147,3 +147,17 @@ def check_tensor(shape: TensorShape, empty_channels: bool = False) -> None:
 def format_shape(shape: tuple[int, ...]) -> str:
     """``(1, 10, 16, 16)`` -> ``1x10x16x16``."""
     return "x".join(str(v) for v in shape)
+
+
+R = TypeVar("R", bound="ResizeShape | Any")
+
+
+def bounded(result: R) -> R:
+    """A layer's result, refused if a size leaving it is 2**63 or more (PyTorch's sizes are int64): every size
+    the next layer reads then stays within the bound its inputs were parsed with."""
+    for dim, size in enumerate(result.output.as_tuple()):
+        if size >= INT_LIMIT:
+            raise LayerError(
+                f"output size of {size.bit_length()} bits (axis {dim}) is 2**63 or more: PyTorch's sizes are int64"
+            )
+    return result

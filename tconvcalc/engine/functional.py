@@ -20,7 +20,12 @@ from tconvcalc.engine.problem import conv_forward, conv_memory, prepare
 
 METHODS = ("fast", "scatter", "matrix", "zero-insert")
 
+# Inf and NaN in the data, or products past float64's range, are results like any other (torch computes them
+# without a word): NumPy's RuntimeWarnings about them are silenced where the engine computes.
+quiet = np.errstate(all="ignore")
 
+
+@quiet
 def conv_transpose(
     input: Any,
     weight: Any,
@@ -51,6 +56,7 @@ def conv_transpose(
         return p.finish(views.conv_transpose_view(p, method, memory_limit))
 
 
+@quiet
 def conv(
     input: Any,
     weight: Any,
@@ -75,6 +81,7 @@ def conv(
         return p.finish(conv_forward(p))
 
 
+@quiet
 def verify(result: MatrixResult, seed: int = 0) -> float:
     """Multiply by a random tensor and compare with ``conv`` (or ``conv_transpose``); the largest difference."""
     rng = np.random.default_rng(seed)

@@ -80,6 +80,7 @@ def difference(a: np.ndarray, b: np.ndarray) -> float:
         return float(np.where(agree, 0.0, np.abs(a - b)).max(initial=0.0))
 
 
+@functional.quiet
 def run(
     input: np.ndarray,
     weight: np.ndarray,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tconvcalc.core.errors import UsageError
+from tconvcalc.io.parsing import guarded
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,22 +29,30 @@ def load(path: str) -> tuple[dict[str, Any], str]:
         raise UsageError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read it ({exc})") from None
-    suffix = Path(path).suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        config = _yaml(text, path)
-    elif suffix == ".json" or (path == "-" and text.lstrip().startswith("{")):
-        try:
-            config = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{path}: line {exc.lineno}: {exc.msg}") from None
-    else:
-        try:
-            config = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"{path}: {exc}") from None
+    try:
+        config = guarded(lambda t: _parse(t, path), text, path)
+    except UsageError:
+        raise
+    except ValueError as exc:  # beyond each parser's own errors: a YAML date such as 2001-13-45
+        raise UsageError(f"{path}: cannot parse it ({exc})") from None
     if not isinstance(config, dict):
         raise UsageError(f"{path}: the top level must be a table with 'input' and 'layer'")
     return config, text
+
+
+def _parse(text: str, path: str) -> Any:
+    suffix = Path(path).suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return _yaml(text, path)
+    if suffix == ".json" or (path == "-" and text.lstrip().startswith("{")):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}: line {exc.lineno}: {exc.msg}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: {exc}") from None
 
 
 def _yaml(text: str, path: str) -> Any:
@@ -59,15 +68,25 @@ def _yaml(text: str, path: str) -> Any:
         raise UsageError(f"{path}: {where}{getattr(exc, 'problem', None) or exc}") from None
 
 
-def line_of_key(text: str, layer_index: int, key: str | None) -> int | None:
-    """The line of ``key`` inside the ``layer_index``-th ``[[layer]]`` table of a TOML text (1-based); the
-    table's own ``[[layer]]`` line when the key is missing from it (or not named)."""
+# A TOML table header, [name] or [[name]], alone on its line (a comment may follow).
+_TABLE = re.compile(r"\s*\[\[?\s*[\w.\"' -]+\s*\]\]?\s*(#.*)?")
+
+
+def line_of_key(text: str, layer_index: int | None, key: str | None) -> int | None:
+    """The line of ``key`` in a TOML text (1-based): inside the ``layer_index``-th ``[[layer]]`` table (its own
+    ``[[layer]]`` line when the key is missing from it, or not named), or with ``layer_index`` None at the top
+    level (before the first table)."""
     lines = text.splitlines()
-    headers = [n for n, line in enumerate(lines) if re.match(r"\s*\[\[\s*layer\s*\]\]", line)]
-    if layer_index >= len(headers):
+    tables = [n for n, line in enumerate(lines) if _TABLE.fullmatch(line)]
+    layers = [n for n, line in enumerate(lines) if re.match(r"\s*\[\[\s*layer\s*\]\]", line)]
+    if layer_index is None:
+        start, end = -1, tables[0] if tables else len(lines)
+    elif layer_index < len(layers):
+        start = layers[layer_index]
+        end = layers[layer_index + 1] if layer_index + 1 < len(layers) else len(lines)
+    else:
         return None
-    end = headers[layer_index + 1] if layer_index + 1 < len(headers) else len(lines)
-    for n in range(headers[layer_index] + 1, end):
-        if key is not None and re.match(rf"\s*{re.escape(key)}\s*=", lines[n]):
+    for n in range(start + 1, end):
+        if key is not None and re.match(rf"""\s*(["']?){re.escape(key)}\1\s*=""", lines[n]):  # key, "key" or 'key'
             return n + 1
-    return headers[layer_index] + 1
+    return None if layer_index is None else start + 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from tconvcalc.core.errors import UsageError
+from tconvcalc.io.parsing import guarded
 
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -28,7 +30,9 @@ def _from_nested(obj: Any, source: str) -> np.ndarray:
         raise UsageError(f"{source}: expected a nested list of numbers, got {type(obj).__name__}")
     try:
         arr = np.array(obj)
-    except ValueError:
+    except ValueError as exc:
+        if "inhomogeneous" not in str(exc):  # e.g. more than NumPy's 64 dimensions
+            raise UsageError(f"{source}: not a tensor ({exc})") from None
         raise UsageError(f"{source}: ragged nested list (rows of different lengths)") from None
     if arr.dtype.kind not in "iuf":
         raise UsageError(f"{source}: every element must be a number (found {arr.dtype.kind!r} data)")
@@ -47,11 +51,15 @@ def parse_literal(text: str, source: str = "literal") -> np.ndarray:
     tconvcalc.core.errors.UsageError: literal: ragged nested list (rows of different lengths)
     """
     try:
-        obj = json.loads(text)
+        obj = guarded(json.loads, text, source)  # deep nesting or a 4,300-digit integer: one usage error
+    except UsageError:
+        raise
     except ValueError:
         try:
-            obj = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            obj = guarded(lambda t: ast.literal_eval(t.strip()), text, source)
+        except UsageError:
+            raise
+        except (ValueError, SyntaxError, TypeError, MemoryError):
             raise UsageError(f"{source}: not a nested list of numbers: {text[:60]!r}") from None
     return _from_nested(obj, source)
 
@@ -155,4 +163,6 @@ def parse_bytes(text: str) -> int:
     except ValueError:
         raise UsageError(f"--memory-limit: {text!r} is not a size such as 512M or 1GiB") from None
     scale = 1024 ** "BKMGT".index((match.group(2) or "B").upper())
+    if not math.isfinite(number * scale):  # 1e400: float('1e400') is inf, and int(inf) raises
+        raise UsageError(f"--memory-limit: {text!r} is not a finite size")
     return int(number * scale)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import sys
 from collections.abc import Callable
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,11 +16,22 @@ if TYPE_CHECKING:
 def console(stderr: bool = False) -> Console:
     """A rich console that never interprets user data as markup and respects NO_COLOR. Piped (not a
     terminal), it writes no trailing spaces: tables are padded to their width only on screen."""
-    from rich.console import Console
-
     stream = sys.stderr if stderr else sys.stdout
     target: Any = stream if _isatty(stream) else _NoTrailingSpaces(stream)
-    return Console(file=target, highlight=False, soft_wrap=False)
+    return _console_class()(file=target, highlight=False, soft_wrap=False)
+
+
+@cache
+def _console_class() -> type[Console]:
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            """rich exits 1 on a closed pipe; the CLI's boundary decides (exit 141, quietly), as for every output."""
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, "the reader of the output went away")
+
+    return _Console
 
 
 def _isatty(stream: Any) -> bool:
