@@ -384,7 +384,7 @@ def test_one_pixel_shift_detected_and_explained():
             1,
             "`output_padding` must be strictly less than `strides`",
         ),
-        (["shape", "4", "-k", "3", "--convention", "mxnet"], 2, "--convention 'mxnet'"),
+        (["shape", "4", "-k", "3", "--convention", "mxnet"], 2, "invalid value for '--convention': 'mxnet'"),
     ],
 )
 def test_convention_refusals(args, code, message):

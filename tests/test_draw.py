@@ -395,7 +395,7 @@ def test_output_padding_cells(tmp_path):
         (["6", "-k", "3", "-s", "2", "--view", "scatter"], "at most 48"),
         (["20", "--dims", "1", "-k", "2", "--view", "scatter"], "at most 16"),
         (["4", "--dims", "3", "-k", "3"], "1-D and 2-D"),
-        (["4", "-k", "3", "--view", "gather"], "--view 'gather'"),
+        (["4", "-k", "3", "--view", "gather"], "invalid value for '--view': 'gather'"),
         (["4", "-k", "3", "--input", "[1,2]"], "--input and --weight go together"),
         (["4", "--input", "[1,2]", "--weight", "[1,1]"], "SIZE comes from --input"),
         (["--input", "[[1,2]]", "--weight", "[[[1,1]],[[1,1]]]", "--dims", "1"], "one channel"),

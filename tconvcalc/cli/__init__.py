@@ -4,7 +4,8 @@ Only typer and the standard library are imported at module level, so that ``--js
 ``--help`` and TAB completion never import NumPy or rich. Each command lives in its own module.
 """
 
-from tconvcalc.cli import analysis, check, draw, matrix, run, shape, translate  # noqa: F401 (they register commands)
+# Registered in this order, which --help keeps: shape, run, matrix, invert-conv, solve, check, translate, draw.
+from tconvcalc.cli import shape, run, matrix, analysis, check, translate, draw  # noqa: F401, I001
 from tconvcalc.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -17,12 +17,33 @@ from tconvcalc.cli.app import (
     Padding,
     Stride,
     app,
+    epilog,
     errors,
+    output_mode,
 )
 from tconvcalc.core.errors import LayerError, UsageError
 
+EPILOG_INVERT_CONV = """\
+Examples:
+  tconvcalc invert-conv 24 -k 3 -s 2 -p 1
+  tconvcalc invert-conv 1x3x64x64 -k 4 -s 2 -p 1 --out-channels 16
+  tconvcalc invert-conv 23 -k 3 -s 2 -p 1 --json
+"""
 
-@app.command("invert-conv")
+
+EPILOG_SOLVE = """\
+Examples:
+  tconvcalc solve 16 32
+  tconvcalc solve 16x8 32x16 --max-kernel 5
+  tconvcalc solve 64 32 --conv
+"""
+
+
+@app.command(
+    "invert-conv",
+    short_help="The output_padding with which a ConvTranspose undoes a Conv.",
+    epilog=epilog(EPILOG_INVERT_CONV),
+)
 def invert_conv(
     size: Annotated[
         str,
@@ -38,6 +59,7 @@ def invert_conv(
     groups: Groups = None,
     out_channels: OutChannels = None,
     json_: Json = False,
+    plain: Annotated[bool, typer.Option("--plain", help="Print only the output_padding, e.g. 1 or 1,0.")] = False,
 ) -> None:
     """The output_padding that makes a ConvTranspose undo this Conv, and every input size it cannot tell apart."""
     from tconvcalc.cli import tokens
@@ -61,7 +83,10 @@ def invert_conv(
         result = invert.invert_conv(
             source, spec.kernel_size, spec.stride, spec.padding, spec.dilation, spec.groups, spec.out_channels
         )
-        if json_:
+        mode = output_mode(json_, plain)
+        if mode == "plain":
+            typer.echo(",".join(map(str, result.output_padding)))
+        elif mode == "json":
             from tconvcalc.render import jsonout
 
             jsonout.emit(result.to_json())
@@ -71,7 +96,7 @@ def invert_conv(
             reports.print_inverse(result)
 
 
-@app.command()
+@app.command(short_help="Every layer within bounds that maps IN to OUT.", epilog=epilog(EPILOG_SOLVE))
 def solve(
     input_size: Annotated[
         str, typer.Argument(metavar="IN", help="Input size per dimension: 16 or 16x8.", show_default=False)
@@ -85,6 +110,9 @@ def solve(
     max_dilation: Annotated[int, typer.Option("--max-dilation", min=1, max=16, help="Largest dilation to try.")] = 2,
     top: Annotated[int, typer.Option("--top", min=1, help="Show at most N solutions per dimension.")] = 10,
     json_: Json = False,
+    plain: Annotated[
+        bool, typer.Option("--plain", help="Print only the best layer per dimension, e.g. k=2 s=2 p=0 op=0 d=1.")
+    ] = False,
 ) -> None:
     """Every (kernel_size, stride, padding, output_padding, dilation) within bounds that maps IN to OUT."""
     from tconvcalc.cli import tokens
@@ -97,7 +125,16 @@ def solve(
             raise UsageError(f"IN has {len(sizes_in)} values and OUT {len(sizes_out)}; give one per dimension each")
         find = invert.solve_conv if conv else invert.solve_transpose
         per_dim = [find(i, o, max_kernel, max_stride, max_dilation) for i, o in zip(sizes_in, sizes_out)]
-        if json_:
+        mode = output_mode(json_, plain)
+        if mode == "plain":
+            for sols in per_dim:
+                best = sols[0] if sols else None
+                typer.echo(
+                    "none"
+                    if best is None
+                    else f"k={best.kernel_size} s={best.stride} p={best.padding} op={best.output_padding} d={best.dilation}"
+                )
+        elif mode == "json":
             from tconvcalc.render import jsonout
 
             doc = {

@@ -13,10 +13,12 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
+from typer._types import TyperChoice  # typer 0.28's choice type (pinned <0.29 in pyproject)
 from typer.core import TyperGroup
 
 from tconvcalc import __version__, startup
 from tconvcalc.cli.options import FLAGS
+from tconvcalc.core.conventions import CONVENTIONS
 from tconvcalc.core.errors import ExitStatus, TConvError, UsageError
 from tconvcalc.startup import ClosedStream
 
@@ -125,39 +127,66 @@ _APP_SETTINGS: dict[str, Any] = {
 }
 app = typer.Typer(**_APP_SETTINGS)
 
+
+def choices(values: Sequence[str], case_sensitive: bool = True) -> Any:
+    """An option's fixed set of values: listed in --help, completed by TAB, refused otherwise (exit 2)."""
+    return TyperChoice(tuple(values), case_sensitive=case_sensitive)
+
+
 # Options shared by the commands, named as PyTorch names the parameters. Every default is "not given" (None):
 # the layer's own default applies, and an option given where it does not apply is refused.
 Dims = Annotated[
     int | None,
-    typer.Option("--dims", min=1, max=3, help="Spatial dimensions, 1 to 3 (default: from the options, else 2)."),
+    typer.Option(
+        "--dims", min=1, max=3, metavar="1|2|3", help="Spatial dimensions (default: from the options, else 2)."
+    ),
 ]
 Kernel = Annotated[
-    str | None, typer.Option("-k", "--kernel-size", help="Kernel size: an int, or one per dimension (3,5).")
+    str | None,
+    typer.Option(
+        "-k", "--kernel-size", "--kernel_size", metavar="K[,K...]", help="Kernel size: an int, or one per dimension."
+    ),
 ]
 Stride = Annotated[
-    str | None, typer.Option("-s", "--stride", help="Stride: an int, or one per dimension. [default: 1]")
+    str | None,
+    typer.Option("-s", "--stride", metavar="S[,S...]", help="Stride: an int, or one per dimension. [default: 1]"),
 ]
 Padding = Annotated[
     str | None,
-    typer.Option("-p", "--padding", help="Padding per side: an int or one per dimension. [default: 0]"),
+    typer.Option(
+        "-p", "--padding", metavar="P[,P...]", help="Padding per side: an int, or one per dimension. [default: 0]"
+    ),
 ]
 OutputPadding = Annotated[
     str | None,
     typer.Option(
         "--output-padding",
+        "--output_padding",
+        metavar="OP[,OP...]",
         help="Extra computed elements at the end of each dimension (0 <= op < max(stride, dilation)). [default: 0]",
     ),
 ]
 Dilation = Annotated[
-    str | None, typer.Option("-d", "--dilation", help="Dilation: an int, or one per dimension. [default: 1]")
+    str | None,
+    typer.Option("-d", "--dilation", metavar="D[,D...]", help="Dilation: an int, or one per dimension. [default: 1]"),
 ]
-Groups = Annotated[int | None, typer.Option("-g", "--groups", help="Number of channel groups. [default: 1]")]
+Groups = Annotated[
+    int | None, typer.Option("-g", "--groups", metavar="G", help="Number of channel groups. [default: 1]")
+]
 OutChannels = Annotated[
-    int | None, typer.Option("--out-channels", help="Output channels (default: the input's channel count).")
+    int | None,
+    typer.Option(
+        "--out-channels", "--out_channels", metavar="C", help="Output channels (default: the input's channel count)."
+    ),
 ]
 OutputSize = Annotated[
     str | None,
-    typer.Option("--output-size", help="The output size wanted, as forward(output_size=...): derives output_padding."),
+    typer.Option(
+        "--output-size",
+        "--output_size",
+        metavar="SIZE",
+        help="The output size wanted, as forward(output_size=...): derives output_padding.",
+    ),
 ]
 Conv = Annotated[
     bool, typer.Option("--conv", help="The forward convolution (Conv1d/2d/3d) instead of the transposed one.")
@@ -166,13 +195,26 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on s
 Plain = Annotated[bool, typer.Option("--plain", help="Print only the output shape, e.g. 32x32.")]
 Convention = Annotated[
     str | None,
-    typer.Option("--convention", help="torch (default), onnx, keras, tf or jax: whose parameters these are."),
+    typer.Option(
+        "--convention",
+        click_type=choices(CONVENTIONS),
+        help="Whose parameters these are (default torch).",
+    ),
 ]
-Pads = Annotated[str | None, typer.Option("--pads", help="ONNX pads: begin values then end values (1,2,1,2).")]
+Pads = Annotated[
+    str | None, typer.Option("--pads", metavar="B,...,E,...", help="ONNX pads: begin values then end values.")
+]
 AutoPad = Annotated[
-    str | None, typer.Option("--auto-pad", help="ONNX auto_pad: NOTSET, SAME_UPPER, SAME_LOWER, VALID.")
+    str | None,
+    typer.Option(
+        "--auto-pad",
+        click_type=choices(("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"), case_sensitive=False),
+        help="ONNX auto_pad.",
+    ),
 ]
-OutputShape = Annotated[str | None, typer.Option("--output-shape", help="ONNX/TF output_shape (spatial).")]
+OutputShape = Annotated[
+    str | None, typer.Option("--output-shape", metavar="SIZE", help="ONNX/TF output_shape (spatial).")
+]
 Consistent = Annotated[
     bool,
     typer.Option(
@@ -180,6 +222,11 @@ Consistent = Annotated[
     ),
 ]
 Explain = Annotated[bool, typer.Option("--explain", help="Show the formula step by step with the numbers substituted.")]
+
+
+def epilog(text: str) -> str:
+    """A command's epilog kept as written: click rewraps every paragraph unless it starts with a \\b line."""
+    return "\n\n".join("\b\n" + paragraph for paragraph in text.strip("\n").split("\n\n"))
 
 
 @contextmanager

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tconvcalc.cli.app import Json, app, errors, say_error
+from tconvcalc.cli.app import Json, app, choices, epilog, errors, say_error
 from tconvcalc.core.errors import ConfigError, LayerError, TConvError, UsageError
 
 FORMATS = ("text", "json", "github", "junit")
@@ -34,14 +34,14 @@ A minimal config (TOML; JSON and YAML have the same structure):
 
 Examples:
   tconvcalc check examples/unet.toml
-  tconvcalc check configs/*.toml --format github
-  tconvcalc check net.toml --fix      # write the output_padding/padding fixes into the file
+  tconvcalc check examples/*.toml --format github
+  tconvcalc check examples/decoder-one-short.toml --fix   # writes the fix into the file
 
 The full schema (every layer type, from/concat/add, expect/match) is in the README, 'tconvcalc check'.
 """
 
 
-@app.command(epilog=EPILOG)
+@app.command(short_help="Check a whole network's shapes (configs, CI formats, --fix).", epilog=epilog(EPILOG))
 def check(
     files: Annotated[
         list[str],
@@ -56,18 +56,23 @@ def check(
     ] = None,
     output_format: Annotated[
         str | None,
-        typer.Option("--format", help="text (default), json (one document per file), github (annotations), junit."),
+        typer.Option(
+            "--format",
+            click_type=choices(FORMATS),
+            help="text (default), json (one document per file), github (annotations), junit.",
+        ),
     ] = None,
     fix: Annotated[
         bool,
         typer.Option("--fix", help="Write the output_padding/padding fixes into the TOML file(s), keeping comments."),
     ] = False,
     json_: Json = False,
+    plain: Annotated[bool, typer.Option("--plain", help="Print only the network's output shape per file.")] = False,
 ) -> None:
     """Check networks' shapes layer by layer: exit 0 if every layer of every file is valid and every
     expect/match holds, 1 if a layer fails, 2 if a file is malformed (the worst over all files)."""
     with errors():
-        fmt = _format(output_format, json_)
+        fmt = _format(output_format, json_, plain)
         if sizes is not None and (fix or fmt in ("github", "junit")):
             raise UsageError("--sizes reports the sizes that pass: it does not go with --fix or --format github|junit")
         if files.count("-") > 1:
@@ -82,12 +87,13 @@ def check(
         raise typer.Exit(max(r.exit_code for r in results))
 
 
-def _format(output_format: str | None, json_: bool) -> str:
-    if output_format is not None and output_format not in FORMATS:
-        raise UsageError(f"--format {output_format!r}: choose one of {', '.join(FORMATS)}")
-    if json_ and output_format not in (None, "json"):
-        raise UsageError("--json is --format json: give one")
-    return "json" if json_ else output_format or "text"
+def _format(output_format: str | None, json_: bool, plain: bool) -> str:
+    given = [f for f, on in (("json", json_), ("plain", plain), (output_format or "", output_format is not None)) if on]
+    if len(set(given)) > 1:
+        raise UsageError(
+            f"give one output format: {', '.join('--' + f if f in ('json', 'plain') else '--format ' + str(f) for f in given)}"
+        )
+    return given[0] if given else "text"
 
 
 def _load(path: str) -> tuple[Any, str]:
@@ -122,7 +128,7 @@ def _check_file(path: str, fmt: str, fix: bool, several: bool) -> Any:
             from tconvcalc.render import jsonout
 
             jsonout.emit({"file": path, "ok": False, "error": str(exc), "exit_code": int(exc.exit_code)})
-        if fmt in ("text", "json"):
+        if fmt in ("text", "json", "plain"):
             say_error(exc)
         return FileResult(path, None, str(exc), int(exc.exit_code), lambda i: None)
     code = 0 if report.ok else 1
@@ -131,6 +137,11 @@ def _check_file(path: str, fmt: str, fix: bool, several: bool) -> Any:
         from tconvcalc.render import jsonout
 
         jsonout.emit({"file": path, **report.to_json()})
+    if fmt == "plain":
+        last = report.steps[-1].output_shape if report.steps else None
+        from tconvcalc.core.tensor import format_shape
+
+        typer.echo(format_shape(tuple(last)) if last else "-")
     if fmt == "text":
         from tconvcalc.render import reports
 
@@ -140,7 +151,7 @@ def _check_file(path: str, fmt: str, fix: bool, several: bool) -> Any:
             typer.echo(f"== {clean(path)}")
         reports.print_report(report)
     failure = report.first_failure
-    if failure is not None and fmt in ("text", "json"):
+    if failure is not None and fmt in ("text", "json", "plain"):
         detail = f": {failure.message}" if failure.message else ""
         hint = f"; fix: {failure.fix}" if failure.fix else ""
         more = sum(s.status not in ("ok", "not reached") for s in report.steps) - 1

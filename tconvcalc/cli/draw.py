@@ -20,9 +20,12 @@ from tconvcalc.cli.app import (
     Pads,
     Stride,
     app,
+    choices,
+    epilog,
     errors,
 )
 from tconvcalc.core.errors import UsageError
+from tconvcalc.render.figure import VIEWS
 
 if TYPE_CHECKING:
     from tconvcalc.cli.options import ConventionOptions
@@ -30,7 +33,15 @@ if TYPE_CHECKING:
     from tconvcalc.render.figure import Figure, Values
 
 
-@app.command()
+EPILOG_DRAW = """\
+Examples:
+  tconvcalc draw 3 -k 3 -s 2 -p 1 -o fig.svg
+  tconvcalc draw 3 -k 3 -s 2 -p 1 --output-padding 1 --animate -o fig.svg
+  tconvcalc draw --view scatter --input "[[0,1],[2,3]]" --weight "[[0,1],[2,3]]" -o d2l.svg
+"""
+
+
+@app.command(short_help="Draw a transposed convolution as an SVG figure.", epilog=epilog(EPILOG_DRAW))
 def draw(
     size: Annotated[
         str | None,
@@ -58,6 +69,7 @@ def draw(
         str,
         typer.Option(
             "--view",
+            click_type=choices(VIEWS),
             help="zero-insertion (a stride-1 convolution over the zero-inserted, padded input) or scatter "
             "(each input element stamps the scaled kernel onto the output).",
         ),
@@ -91,8 +103,6 @@ def draw(
         if output is None:
             raise UsageError("give -o FILE.svg: the figure is written to a file")
         check_svg_path(output)
-        if view not in figure.VIEWS:
-            raise UsageError(f"--view {view!r}: choose {' or '.join(figure.VIEWS)}")
         tensors: tuple[Any, Any] | None = None
         if input_tensor is not None or weight is not None:
             if input_tensor is None or weight is None:

@@ -13,12 +13,21 @@ from tconvcalc.cli.app import (
     Padding,
     Stride,
     app,
+    choices,
+    epilog,
     errors,
 )
 from tconvcalc.core.errors import LayerError, UsageError
 
+EPILOG_MATRIX = """\
+Examples:
+  tconvcalc matrix "[[1,2],[3,4]]" --input-size 3x3
+  tconvcalc matrix --symbolic -k 3 --input-size 5 -s 2 --transpose --overlap
+  tconvcalc matrix "[[1,2],[3,4]]" --input-size 3x3 --verify --json
+"""
 
-@app.command()
+
+@app.command(short_help="The sparse matrix W: conv = W x, transposed conv = W^T y.", epilog=epilog(EPILOG_MATRIX))
 def matrix(
     weight: Annotated[
         str | None,
@@ -62,7 +71,12 @@ def matrix(
             "--verify", help="Multiply by a random tensor and compare with conv / conv_transpose (exit 1 on mismatch)."
         ),
     ] = False,
-    fmt: Annotated[str, typer.Option("--format", help="table, dense, coo, csv or npy (binary, to a pipe).")] = "table",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", click_type=choices(("table", "dense", "coo", "csv", "npy")), help="npy is binary, to a pipe."
+        ),
+    ] = "table",
     save: Annotated[
         str | None,
         typer.Option("--save", help="Write the matrix to FILE: .npy/.csv (dense), .npz (coordinates), .json."),
@@ -82,8 +96,6 @@ def matrix(
     with errors():
         if not input_size:
             raise UsageError("--input-size is required: the convolution's input, e.g. 3x3 or 2x5x5")
-        if fmt not in ("table", "dense", "coo", "csv", "npy"):
-            raise UsageError(f"--format {fmt!r}: choose table, dense, coo, csv or npy")
         if fmt != "table" and (overlap or (verify and fmt == "npy")):
             raise UsageError(
                 f"--format {fmt} writes only the matrix: --overlap (and --verify with npy) go with the table or --json"

@@ -22,6 +22,8 @@ from tconvcalc.cli.app import (
     Pads,
     Stride,
     app,
+    choices,
+    epilog,
     errors,
     output_mode,
 )
@@ -69,7 +71,16 @@ def _print_convention(out: Any, p: Any, n: int, mode: str, precision: int) -> No
             console().print(f"note: {note}", markup=False)
 
 
-@app.command()
+EPILOG_RUN = """\
+Examples:
+  tconvcalc run "[[0,1],[2,3]]" "[[0,1],[2,3]]"
+  tconvcalc run "[1,2,3]" "[1,1,1]" -s 2 -p 1 --output-size 6 --json
+  tconvcalc run "[[0,1],[2,3]]" "[[1,1],[1,1]]" -s 2 --check
+  tconvcalc run "[[0,1],[2,3]]" "[[0,1],[2,3]]" -s 2 --explain
+"""
+
+
+@app.command(short_help="Compute a ConvTranspose (or Conv) on real numbers.", epilog=epilog(EPILOG_RUN))
 def run(
     input: Annotated[
         str,
@@ -102,7 +113,9 @@ def run(
     method: Annotated[
         str | None,
         typer.Option(
-            "--method", help="fast (default), scatter, matrix or zero-insert: four computations of the same result."
+            "--method",
+            click_type=choices(("fast", "scatter", "matrix", "zero-insert")),
+            help="Four computations of the same result (default fast).",
         ),
     ] = None,
     check: Annotated[
@@ -149,8 +162,6 @@ def run(
     framework = ConventionOptions(convention, pads, auto_pad, output_shape, consistent, weight_layout, transpose_kernel)
     with errors():
         mode = output_mode(json_, plain)
-        if method not in (None, "fast", "scatter", "matrix", "zero-insert"):
-            raise UsageError(f"--method {method!r}: choose fast, scatter, matrix or zero-insert")
         limit = tensorio.parse_bytes(memory_limit)
         x = tensorio.read_tensor(input, key, "INPUT")
         w = tensorio.read_tensor(weight, key, "WEIGHT")

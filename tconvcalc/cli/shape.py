@@ -32,12 +32,15 @@ from tconvcalc.cli.app import (
     Plain,
     Stride,
     app,
+    choices,
+    epilog,
     errors,
     output_mode,
 )
 from tconvcalc.cli.options import ConventionOptions, LayerOptions
 from tconvcalc.core.errors import LayerError, TConvError, UsageError
 from tconvcalc.core.model import TYPES
+from tconvcalc.core.specs import PADDING_MODES, UPSAMPLE_MODES
 from tconvcalc.core.tensor import format_shape
 
 COMPARE_ALLOWED = frozenset(
@@ -46,7 +49,21 @@ COMPARE_ALLOWED = frozenset(
 )
 
 
-@app.command()
+EPILOG_SHAPE = """\
+Examples:
+  tconvcalc shape 1x20x6x6 -k 5 -s 3 -p 2 --out-channels 10
+  tconvcalc shape 12 -k 3 -s 2 -p 1 --output-size 24 --plain
+  tconvcalc shape 1x10x16x16 --conv -k 5 -s 3 -p 2 --out-channels 20
+  tconvcalc shape 1x16x32x32 -k 2 -s 2 --compare
+  tconvcalc shape 1x4x8x8 --layer maxpool -k 2
+
+SIZE: 16, 16x16, CxHxW or NxCxHxW (or [1,3,64,64], torch.Size([...])). The
+number of spatial dimensions is --dims, else the length of a per-dimension
+list (-k 3,4,4 is 3-D), else 2.
+"""
+
+
+@app.command(short_help="Output shape of a ConvTranspose, a Conv or another layer.", epilog=epilog(EPILOG_SHAPE))
 def shape(
     size: Annotated[
         str | None,
@@ -69,11 +86,17 @@ def shape(
         bool | None, typer.Option("--bias/--no-bias", help="Conv/ConvTranspose: a bias (counted in parameters).")
     ] = None,
     padding_mode: Annotated[
-        str | None, typer.Option("--padding-mode", help="Conv: zeros, reflect, replicate or circular.")
+        str | None, typer.Option("--padding-mode", click_type=choices(PADDING_MODES), help="Conv's padding_mode.")
     ] = None,
     conv: Conv = False,
     layer_type: Annotated[
-        str | None, typer.Option("--layer", help="tconv (default), conv, maxpool, avgpool, maxunpool or upsample.")
+        str | None,
+        typer.Option(
+            "--layer",
+            click_type=choices(TYPES),
+            metavar="TYPE",
+            help="tconv (default), conv, maxpool, avgpool, maxunpool, upsample, or any check layer type (relu, ...).",
+        ),
     ] = None,
     ceil_mode: Annotated[
         bool | None, typer.Option("--ceil-mode/--no-ceil-mode", help="Pooling: round the output size up.")
@@ -92,7 +115,7 @@ def shape(
     ] = None,
     interp_mode: Annotated[
         str | None,
-        typer.Option("--mode", help="Upsample: nearest, nearest-exact, area, linear, bilinear, bicubic, trilinear."),
+        typer.Option("--mode", click_type=choices(UPSAMPLE_MODES), help="Upsample's interpolation mode."),
     ] = None,
     align_corners: Annotated[
         bool | None, typer.Option("--align-corners/--no-align-corners", help="Upsample: align_corners.")

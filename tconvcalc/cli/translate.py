@@ -21,17 +21,33 @@ from tconvcalc.cli.app import (
     Pads,
     Stride,
     app,
+    choices,
+    epilog,
     errors,
+    output_mode,
 )
+from tconvcalc.core.conventions import CONVENTIONS
+
+EPILOG_TRANSLATE = """\
+Examples:
+  tconvcalc translate 1x4x5x5 -k 3 -s 2 -p 1 --output-padding 1
+  tconvcalc translate 4 --dims 1 -k 3 -s 2 --from tf -p same --output-shape 8
+  tconvcalc translate 3x3 -k 3 -s 2 --from onnx --auto-pad SAME_UPPER
+
+-p takes integers for torch, SAME or VALID for keras, tf and jax (jax also
+LO:HI pairs); ONNX takes --pads or --auto-pad.
+"""
 
 
-@app.command()
+@app.command(short_help="One transposed convolution in every framework's terms.", epilog=epilog(EPILOG_TRANSLATE))
 def translate(
     size: Annotated[str, typer.Argument(metavar="SIZE", help="Input shape, as in shape.", show_default=False)],
     kernel_size: Kernel,
     convention: Annotated[
         str | None,
-        typer.Option("--from", help="The convention the layer is given in: torch (default), onnx, keras, tf, jax."),
+        typer.Option(
+            "--from", click_type=choices(CONVENTIONS), help="The convention the layer is given in (default torch)."
+        ),
     ] = None,
     dims: Dims = None,
     stride: Stride = None,
@@ -45,6 +61,9 @@ def translate(
     output_shape: OutputShape = None,
     consistent: Consistent = False,
     json_: Json = False,
+    plain: Annotated[
+        bool, typer.Option("--plain", help="Print only the exact PyTorch layer, or 'none' if there is none.")
+    ] = False,
 ) -> None:
     """The same transposed convolution in PyTorch, ONNX, Keras, TF and JAX, and where no exact equivalent exists."""
     from tconvcalc.cli import conventions, tokens
@@ -69,7 +88,10 @@ def translate(
         cin, cout = channels_for(source, out_channels, groups or 1)
         t = translation.translate(p, groups or 1, cin, cout)
         doc = t.to_json()
-        if json_:
+        mode = output_mode(json_, plain)
+        if mode == "plain":
+            typer.echo(doc["torch"] or "none")
+        elif mode == "json":
             from tconvcalc.render import jsonout
 
             jsonout.emit(doc)

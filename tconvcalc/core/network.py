@@ -320,6 +320,16 @@ def sweep(config: Mapping[str, Any] | Network, low: int, high: int) -> list[int]
     return [v for v in range(low, high + 1) if check(net, [*lead, *([v] * net.dims)], with_expect=False).ok]
 
 
+def _ordinal(n: int) -> str:
+    """``2nd``, ``3rd``, ``11th``, ``22nd``.
+
+    >>> [_ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101)]
+    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '22nd', '23rd', '101st']
+    """
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def describe_sizes(sizes: Sequence[int], low: int, high: int) -> str:
     """``multiples of 16 from 32 to 256``, ``every size from 3 to 40``, or runs like ``32-35, 48-51``.
 
@@ -335,7 +345,7 @@ def describe_sizes(sizes: Sequence[int], low: int, high: int) -> str:
         step = steps.pop()
         if sizes[0] % step == 0:
             return f"multiples of {step} from {sizes[0]} to {sizes[-1]}"
-        return f"every {step}th size from {sizes[0]} to {sizes[-1]} ({sizes[0]} mod {step})"
+        return f"every {_ordinal(step)} size from {sizes[0]} to {sizes[-1]} (sizes = {sizes[0] % step} mod {step})"
     runs: list[str] = []
     start = sizes[0]
     for a, b in zip(sizes, [*sizes[1:], -1]):

@@ -462,7 +462,7 @@ def print_translation(doc: dict[str, Any]) -> None:
         ("JAX", doc["jax"]),
     ]
     for name, text in rows:
-        con.print(Text(f"{name:8}{text}"))
+        con.print(Text(f"{name + ':':9}{text}"))
     con.print(Text(doc["exact_recipe"]))
     for line in doc["weights"]:
         con.print(Text(f"weights: {line}"))
