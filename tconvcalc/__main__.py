@@ -6,8 +6,7 @@ from tconvcalc import startup
 def main() -> None:
     """Console-script entry point: the Ctrl-C handler first (:mod:`tconvcalc.startup`), then the app."""
     startup.prepare()
-    import tconvcalc.cli  # noqa: F401 (the app and its commands)
-    from tconvcalc.cli.app import run_app
+    from tconvcalc.cli.common import run_app  # the command's own module is imported by run_app
 
     run_app()
 

@@ -91,7 +91,7 @@ _RUNNER = CliRunner()
 def _app(name: str | None) -> Any:
     """The app with only command ``name`` registered (the console entry's ``_only``), or the full app for None."""
     from tconvcalc.cli import app
-    from tconvcalc.cli.app import _only
+    from tconvcalc.cli.common import _only
 
     return app if name is None else _only(name)
 
@@ -99,7 +99,7 @@ def _app(name: str | None) -> Any:
 @cache
 def _command_names() -> frozenset[str]:
     from tconvcalc.cli import app
-    from tconvcalc.cli.app import _command_name
+    from tconvcalc.cli.common import _command_name
 
     return frozenset(_command_name(c) for c in app.registered_commands)
 

@@ -723,7 +723,7 @@ PARALLEL = textwrap.dedent(
     startup.prepare()
     from tconvcalc.io import batch
     import tconvcalc.cli
-    from tconvcalc.cli.app import run_app
+    from tconvcalc.cli.common import run_app
     batch.PARALLEL_FROM, batch.CHUNK_LINES = 1, 1
     slow = batch.query
     batch.query = lambda line: (time.sleep(0.05), slow(line))[1]

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tconvcalc.cli.app import Json, app, choices, epilog, errors, say_error
+from tconvcalc.cli.common import Json, app, choices, epilog, errors, say_error
 from tconvcalc.core.errors import ConfigError, LayerError, TConvError, UsageError
 
 FORMATS = ("text", "json", "github", "junit")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 
-from tconvcalc.cli.app import (
+from tconvcalc.cli.common import (
     AutoPad,
     Consistent,
     Convention,
@@ -25,7 +25,7 @@ from tconvcalc.cli.app import (
     errors,
 )
 from tconvcalc.core.errors import UsageError
-from tconvcalc.render.figure import VIEWS
+from tconvcalc.render import FIGURE_VIEWS
 
 if TYPE_CHECKING:
     from tconvcalc.cli.options import ConventionOptions
@@ -69,7 +69,7 @@ def draw(
         str,
         typer.Option(
             "--view",
-            click_type=choices(VIEWS),
+            click_type=choices(FIGURE_VIEWS),
             help="zero-insertion (a stride-1 convolution over the zero-inserted, padded input) or scatter "
             "(each input element stamps the scaled kernel onto the output).",
         ),

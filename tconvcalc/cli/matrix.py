@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tconvcalc.cli.app import (
+from tconvcalc.cli.common import (
     Dilation,
     Groups,
     Json,

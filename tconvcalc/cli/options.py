@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tconvcalc.cli import tokens
+from tconvcalc.core.catalog import CONVOLUTION_FAMILY_TYPES
 from tconvcalc.core.errors import UsageError
-from tconvcalc.core.model import AnySpec, parse_layer
-from tconvcalc.core.specs import SPECS
+
+if TYPE_CHECKING:
+    from tconvcalc.core.model import AnySpec
 
 # The flag of every parameter: how the CLI boundary names a parameter in an error.
 FLAGS = {
@@ -105,7 +107,10 @@ class LayerOptions:
                     raise UsageError(f"{FLAGS[key]} does not apply to this command", param=key)
         if kind == "upsample" and "output_size" in values:  # interpolate's size: the output size wanted
             values["size"] = values.pop("output_size")
-        names = {f.name for f in fields(SPECS[kind])} if kind in SPECS else set()
+        from tconvcalc.core.model import parse_layer
+        from tconvcalc.core.specs import SPECS
+
+        names = {f.name for f in fields(SPECS[kind])} if kind in CONVOLUTION_FAMILY_TYPES else set()
         for key in values:
             if key not in names:
                 where = SPECS[kind].TORCH if kind in SPECS else f"--layer {kind}"

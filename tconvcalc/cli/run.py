@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tconvcalc.cli.app import (
+from tconvcalc.cli.common import (
     AutoPad,
     Consistent,
     Conv,

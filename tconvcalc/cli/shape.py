@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tconvcalc.cli.app import (
+from tconvcalc.cli.common import (
     AutoPad,
     Consistent,
     Conv,
@@ -38,9 +38,8 @@ from tconvcalc.cli.app import (
     output_mode,
 )
 from tconvcalc.cli.options import ConventionOptions, LayerOptions
+from tconvcalc.core.catalog import PADDING_MODES, TYPES, UPSAMPLE_MODES
 from tconvcalc.core.errors import LayerError, TConvError, UsageError
-from tconvcalc.core.model import TYPES
-from tconvcalc.core.specs import PADDING_MODES, UPSAMPLE_MODES
 from tconvcalc.core.tensor import format_shape
 
 COMPARE_ALLOWED = frozenset(

@@ -13,40 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from tconvcalc.core.catalog import BLOCK_CLASS_TYPES, ELEMENTWISE
 from tconvcalc.core.errors import LayerError, UsageError
 from tconvcalc.core.specs import INT_LIMIT, show
 from tconvcalc.core.tensor import ResizeShape, TensorShape, check_tensor
 
-# Element-wise layers: type -> (torch class, {argument: kind}); kinds: bool, float, int, or "a|b" choices.
-ELEMENTWISE: dict[str, tuple[str, dict[str, str]]] = {
-    "relu": ("ReLU", {"inplace": "bool"}),
-    "relu6": ("ReLU6", {"inplace": "bool"}),
-    "leakyrelu": ("LeakyReLU", {"negative_slope": "float", "inplace": "bool"}),
-    "prelu": ("PReLU", {"num_parameters": "int", "init": "float"}),
-    "rrelu": ("RReLU", {"lower": "float", "upper": "float", "inplace": "bool"}),
-    "elu": ("ELU", {"alpha": "float", "inplace": "bool"}),
-    "selu": ("SELU", {"inplace": "bool"}),
-    "celu": ("CELU", {"alpha": "float", "inplace": "bool"}),
-    "gelu": ("GELU", {"approximate": "none|tanh"}),
-    "silu": ("SiLU", {"inplace": "bool"}),
-    "mish": ("Mish", {"inplace": "bool"}),
-    "sigmoid": ("Sigmoid", {}),
-    "tanh": ("Tanh", {}),
-    "hardtanh": ("Hardtanh", {"min_val": "float", "max_val": "float", "inplace": "bool"}),
-    "hardsigmoid": ("Hardsigmoid", {"inplace": "bool"}),
-    "hardswish": ("Hardswish", {"inplace": "bool"}),
-    "softplus": ("Softplus", {"beta": "float", "threshold": "float"}),
-    "softsign": ("Softsign", {}),
-    "logsigmoid": ("LogSigmoid", {}),
-    "tanhshrink": ("Tanhshrink", {}),
-    "softshrink": ("Softshrink", {"lambd": "float"}),
-    "hardshrink": ("Hardshrink", {"lambd": "float"}),
-    "threshold": ("Threshold", {"threshold": "float", "value": "float", "inplace": "bool"}),
-    "softmax": ("Softmax", {"dim": "int"}),
-    "logsoftmax": ("LogSoftmax", {"dim": "int"}),
-    "dropout": ("Dropout", {"p": "float", "inplace": "bool"}),
-    "identity": ("Identity", {}),
-}
 REQUIRED = {"threshold": ("threshold", "value")}
 
 
@@ -179,7 +150,7 @@ BLOCKS: dict[str, type[Any]] = {
         AddSpec,
     )
 }
-JOINS = ("concat", "add")
+assert tuple(BLOCKS) == BLOCK_CLASS_TYPES, "core/catalog.py names the block types"
 BLOCK_TYPES = (*ELEMENTWISE, *BLOCKS)
 _REQUIRED_FIELDS = {"groupnorm": ("num_groups",), "unflatten": ("dim", "unflattened_size"), "linear": ("out_features",)}
 _FLOAT = {"eps", "momentum"}

@@ -5,7 +5,7 @@ Exit codes (documented in the README and pinned by ``tests/test_exit_codes.py``)
 * 1 -- :class:`LayerError`: the numbers do not work (an invalid layer, a failed check, no solution);
 * 2 -- :class:`UsageError`: the request itself is malformed (bad token, unreadable file, unknown choice).
 
-The core raises them with their fields; the CLI boundary (``tconvcalc.cli.app.errors``) words them and picks
+The core raises them with their fields; the CLI boundary (``tconvcalc.cli.common.errors``) words them and picks
 the exit code by the error's kind.
 """
 

@@ -10,9 +10,9 @@ two, so a layer means the same thing wherever it is written.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tconvcalc.core import blocks
+from tconvcalc.core import catalog
 from tconvcalc.core.errors import UsageError
 from tconvcalc.core.layer import LayerResult, apply
 from tconvcalc.core.specs import (
@@ -30,15 +30,23 @@ from tconvcalc.core.specs import (
 )
 from tconvcalc.core.tensor import TensorShape, bounded
 
-AnySpec = LayerSpec | blocks.BlockSpec
-TYPES = (*SPECS, *blocks.BLOCK_TYPES)
+if TYPE_CHECKING:
+    from tconvcalc.core.blocks import BlockSpec
+
+    AnySpec = LayerSpec | BlockSpec
+else:
+    AnySpec = Any
+TYPES = catalog.TYPES
+BLOCK_TYPES = (*catalog.ELEMENTWISE, *catalog.BLOCK_CLASS_TYPES)  # their specs (core/blocks.py) load on first use
 CONVOLUTION_FAMILY = (ConvTransposeSpec, ConvSpec, MaxPoolSpec, AvgPoolSpec, MaxUnpoolSpec, UpsampleSpec)
 
 
 def parse_layer(mapping: Mapping[str, Any], ignore: frozenset[str] = frozenset()) -> AnySpec:
     """The spec of ``mapping["type"]`` (default ``tconv``); unknown types, keys and values are usage errors."""
     kind = mapping.get("type", "tconv")
-    if isinstance(kind, str) and kind in blocks.BLOCK_TYPES:
+    if isinstance(kind, str) and kind in BLOCK_TYPES:
+        from tconvcalc.core import blocks
+
         return blocks.parse_block(kind, mapping, ignore)
     if not isinstance(kind, str) or kind not in SPECS:
         raise UsageError(f"unknown type {show(kind)}; use one of {', '.join(TYPES)}", param="type")
@@ -49,12 +57,14 @@ def apply_layer(spec: AnySpec, shape: TensorShape) -> LayerResult:
     """One layer applied to one input (a join needs :func:`tconvcalc.core.blocks.join` and its inputs)."""
     if isinstance(spec, CONVOLUTION_FAMILY):
         return bounded(apply(spec, shape))
+    from tconvcalc.core import blocks
+
     return bounded(blocks.apply_block(spec, shape))
 
 
 def torch_name(spec: AnySpec, dims: int) -> str:
     """The PyTorch class a spec builds for an input of ``dims`` spatial dimensions."""
-    if isinstance(spec, blocks.ElementwiseSpec) or spec.TYPE in ("upsample", "groupnorm", "flatten", "unflatten"):
+    if spec.TYPE in catalog.ELEMENTWISE or spec.TYPE in ("upsample", "groupnorm", "flatten", "unflatten"):
         return spec.TORCH
     if spec.TYPE in ("linear", "concat", "add"):
         return spec.TORCH
@@ -63,6 +73,7 @@ def torch_name(spec: AnySpec, dims: int) -> str:
 
 def settings(spec: AnySpec) -> dict[str, Any]:
     """The spec's arguments that differ from PyTorch's defaults, JSON-ready."""
-    if isinstance(spec, blocks.ElementwiseSpec):
-        return dict(spec.args)
+    args = getattr(spec, "args", None)  # an element-wise spec keeps its arguments as given
+    if args is not None:
+        return dict(args)
     return spec_items(spec)

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tconvcalc.core import sizes
-from tconvcalc.core.blocks import JOINS, AddSpec, ConcatSpec, join
+from tconvcalc.core.blocks import AddSpec, ConcatSpec, join
+from tconvcalc.core.catalog import JOINS
 from tconvcalc.core.errors import ConfigError, LayerError, TConvError, UsageError
 from tconvcalc.core.invert import conv_solutions, transpose_solutions
 from tconvcalc.core.layer import LayerResult

@@ -19,11 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from tconvcalc.core.catalog import CONVOLUTION_FAMILY_TYPES, PADDING_MODES, UPSAMPLE_MODES
 from tconvcalc.core.errors import UsageError
 
 IntOrTuple = int | tuple[int, ...]
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-UPSAMPLE_MODES = ("nearest", "nearest-exact", "area", "linear", "bilinear", "bicubic", "trilinear")
 MAX_DIMS = 3
 
 
@@ -118,6 +117,7 @@ LayerSpec = ConvTransposeSpec | ConvSpec | MaxPoolSpec | AvgPoolSpec | MaxUnpool
 SPECS: dict[str, type[LayerSpec]] = {
     cls.TYPE: cls for cls in (ConvTransposeSpec, ConvSpec, MaxPoolSpec, AvgPoolSpec, MaxUnpoolSpec, UpsampleSpec)
 }
+assert tuple(SPECS) == CONVOLUTION_FAMILY_TYPES, "core/catalog.py names the layer types"
 TYPES = tuple(SPECS)
 
 # How each key's value is read; a key's kind is the same in every layer type that has it.

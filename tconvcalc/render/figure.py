@@ -29,9 +29,10 @@ from xml.sax.saxutils import escape
 from tconvcalc.core import sizes
 from tconvcalc.core.conventions import Placement
 from tconvcalc.core.errors import UsageError
+from tconvcalc.render import FIGURE_VIEWS
 from tconvcalc.render.console import dim_names
 
-VIEWS = ("zero-insertion", "scatter")
+VIEWS = FIGURE_VIEWS
 # The most cells along one dimension that stay legible (at 30 px a cell: about 1900 px in 1-D, 720 px in 2-D).
 LIMITS = {1: 64, 2: 24}
 SCATTER_STAMPS_1D = 16  # rows of stamps in the 1-D scatter view

@@ -17,7 +17,6 @@ from typer._types import TyperChoice  # typer 0.28's choice type (pinned <0.29 i
 from typer.core import TyperGroup
 
 from tconvcalc import __version__, startup
-from tconvcalc.cli.options import FLAGS
 from tconvcalc.core.conventions import CONVENTIONS
 from tconvcalc.core.errors import ExitStatus, TConvError, UsageError
 from tconvcalc.startup import ClosedStream
@@ -242,6 +241,7 @@ def errors() -> Iterator[None]:
 def say_error(exc: TConvError) -> int:
     """Print the one ``error:`` line for ``exc`` (user data escaped, parameters named by their flags) and
     return its exit code."""
+    from tconvcalc.cli.options import FLAGS
     from tconvcalc.render.console import clean
 
     typer.echo(f"error: {clean(exc.worded(FLAGS))}", err=True)  # user data never reaches the terminal raw
@@ -287,12 +287,33 @@ def _command_name(info: typer.models.CommandInfo) -> str:
     return info.name or (info.callback.__name__ if info.callback else "").replace("_", "-")
 
 
+# Each command's module, in the order --help lists them. A call of one command imports only its module.
+COMMAND_MODULES = {
+    "shape": "shape",
+    "run": "run",
+    "matrix": "matrix",
+    "invert-conv": "analysis",
+    "solve": "analysis",
+    "check": "check",
+    "translate": "translate",
+    "draw": "draw",
+}
+
+
+def load_commands(name: str | None = None) -> None:
+    """Register one command (its module), or all of them in --help's order."""
+    import importlib
+
+    for module in dict.fromkeys(COMMAND_MODULES.values() if name is None else [COMMAND_MODULES[name]]):
+        importlib.import_module(f"tconvcalc.cli.{module}")
+
+
 def run_app() -> None:
     """Run the app on ``sys.argv`` (the console script, :func:`tconvcalc.__main__.main`, calls this once its
-    Ctrl-C handler is in place)."""
+    Ctrl-C handler is in place). A command's call builds and imports that command alone."""
     argv = sys.argv[1:]
-    names = {_command_name(c) for c in app.registered_commands}
-    lazy = argv and argv[0] in names and "_TCONVCALC_COMPLETE" not in os.environ
+    lazy = bool(argv) and argv[0] in COMMAND_MODULES and "_TCONVCALC_COMPLETE" not in os.environ
+    load_commands(argv[0] if lazy else None)
     (_only(argv[0]) if lazy else app)(prog_name="tconvcalc")
 
 
