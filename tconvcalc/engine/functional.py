@@ -13,12 +13,27 @@ from typing import Any
 import numpy as np
 
 from tconvcalc.core import sizes
-from tconvcalc.core.budget import DEFAULT_MEMORY_LIMIT, check_memory
+from tconvcalc.core.budget import CALL_OVERHEAD_BYTES, DEFAULT_MEMORY_LIMIT, check_memory
+from tconvcalc.core.errors import UsageError
 from tconvcalc.engine import transpose, views
 from tconvcalc.engine.matrix import MatrixResult
-from tconvcalc.engine.problem import conv_forward, conv_memory, prepare
+from tconvcalc.engine.problem import Problem, conv_forward, conv_memory, plan
 
 METHODS = ("fast", "scatter", "matrix", "zero-insert")
+
+
+def conv_transpose_memory(p: Problem, method: str) -> int:
+    """Peak bytes ``conv_transpose`` allocates for ``p`` with ``method``, converting the operands included;
+    checked against the memory budget before anything is allocated."""
+    estimate = {
+        "fast": transpose.fast_memory,
+        "scatter": views.scatter_memory,
+        "matrix": views.matrix_memory,
+        "zero-insert": views.zero_insert_memory,
+    }.get(method)
+    if estimate is None:
+        raise UsageError(f"unknown method {method!r}; choose fast, scatter, matrix or zero-insert")
+    return CALL_OVERHEAD_BYTES + p.conversion_bytes() + estimate(p)
 
 
 def conv_transpose(
@@ -43,11 +58,16 @@ def conv_transpose(
     >>> conv_transpose([[[[0, 1], [2, 3]]]], [[[[0, 1], [2, 3]]]]).astype(int).tolist()
     [[[[0, 0, 1], [0, 4, 6], [4, 12, 9]]]]
     """
-    p = prepare("conv_transpose", input, weight, bias, stride, padding, output_padding, dilation, groups)
+    p = plan("conv_transpose", input, weight, bias, stride, padding, output_padding, dilation, groups)
+    check_memory(
+        conv_transpose_memory(p, method),
+        memory_limit,
+        "conv_transpose" if method == "fast" else f"conv_transpose --method {method}",
+    )
+    p = p.converted()
     if method == "fast":
-        check_memory(transpose.fast_memory(p), memory_limit, "conv_transpose")
         return p.finish(transpose.conv_transpose_fast(p))
-    return p.finish(views.conv_transpose_view(p, method, memory_limit))
+    return p.finish(views.conv_transpose_view(p, method, None))
 
 
 def conv(
@@ -68,9 +88,10 @@ def conv(
     >>> conv([[0., 1, 2, 3]], [[[1., 1]]]).tolist()
     [[1.0, 3.0, 5.0]]
     """
-    p = prepare("conv", input, weight, bias, stride, padding, 0, dilation, groups)
-    check_memory(conv_memory(p), memory_limit, "conv")
-    return p.finish(conv_forward(p))
+    p = plan("conv", input, weight, bias, stride, padding, 0, dilation, groups)
+    check_memory(CALL_OVERHEAD_BYTES + p.conversion_bytes() + conv_memory(p), memory_limit, "conv")
+    q = p.converted()
+    return q.finish(conv_forward(q))
 
 
 def verify(result: MatrixResult, seed: int = 0) -> float:

@@ -94,6 +94,13 @@ def matrix_from_weight(
     return SparseMatrix((cout * p_out, groups * cin_g * p_in), row, col, value)
 
 
+def build_memory(entries: int, positions_taps: int, itemsize: int) -> int:
+    """Peak bytes of :func:`matrix_from_weight` for ``entries`` candidate entries (``C_out * P_out * C_in/g *
+    taps``, an upper bound of the non-zeros) and ``positions_taps`` (``P_out * taps``): the flat input index and
+    mask (twice, while they are built), the full column index before masking, the kept rows, columns and values."""
+    return 2 * 9 * positions_taps + entries * (8 + 16 + itemsize)
+
+
 def conv_matrix(
     weight: Any,
     input_size: Sequence[int],
