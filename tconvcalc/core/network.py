@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tconvcalc.core import sizes
+from tconvcalc.core.budget import MAX_CONFIG_LAYERS, MAX_SWEEP_STEPS, check_bound
 from tconvcalc.core.errors import ConfigError, LayerError, TConvError, UsageError
 from tconvcalc.core.invert import conv_solutions, transpose_solutions
 from tconvcalc.core.layer import TensorShape, apply
@@ -171,6 +172,7 @@ def parse_config(config: Mapping[str, Any]) -> Network:
     layers = config.get("layer", [])
     if not isinstance(layers, list) or not layers:
         raise UsageError('no layers: add [[layer]] tables (TOML) or a "layer" list (JSON)')
+    check_bound(len(layers), MAX_CONFIG_LAYERS, "layers in the config")
     names: set[str] = {"input"}
     parsed = []
     for index, table in enumerate(layers):
@@ -245,12 +247,39 @@ def check(
     return report
 
 
-def sweep(config: Mapping[str, Any], low: int, high: int) -> list[int]:
+def sweep(config: Mapping[str, Any] | Network, low: int, high: int) -> list[int]:
     """The spatial sizes in [low, high] (every spatial dim set to it) for which the network passes
-    (expectations ignored: they hold for one size)."""
-    net = parse_config(config)
+    (expectations ignored: they hold for one size). The work, sizes x layers, is bounded by
+    :data:`~tconvcalc.core.budget.MAX_SWEEP_STEPS` and refused above it before any layer runs."""
+    net = config if isinstance(config, Network) else parse_config(config)
+    count, layers = high - low + 1, len(net.layers)
+    check_bound(
+        count * layers,
+        MAX_SWEEP_STEPS,
+        f"layer evaluations for sizes {low} to {high} ({count:,} sizes x {layers:,} layers)",
+        "narrow the range of sizes",
+    )
     lead = net.input.as_tuple()[: -net.dims]
-    return [v for v in range(low, high + 1) if check(net, [*lead, *([v] * net.dims)], with_expect=False).ok]
+    return [
+        v for v in range(low, high + 1) if passes(net, TensorShape.from_tuple([*lead, *([v] * net.dims)], net.dims))
+    ]
+
+
+def passes(net: Network, shape: TensorShape) -> bool:
+    """Whether ``check`` would pass from ``shape`` with expectations ignored: the same rules, stopping at the
+    first failure and building no report (a sweep runs this for every size)."""
+    outputs: dict[str, TensorShape] = {"input": shape}
+    current = shape
+    for name, spec, table in net.layers:
+        try:
+            current = apply(spec, current).output
+        except LayerError:
+            return False
+        match = table.get("match")
+        if match is not None and tuple(current.spatial) != tuple(outputs[match].spatial):
+            return False
+        outputs[name] = current
+    return True
 
 
 def describe_sizes(sizes: Sequence[int], low: int, high: int) -> str:
