@@ -43,9 +43,11 @@ def check_memory(nbytes: int, limit: int | None, what: str, step: str | None = N
     is not the computation itself, at which ``step``)."""
     if limit is not None and nbytes > limit:
         at = f" at its peak ({step})" if step and step != what else ""
+        need, have = human_bytes(nbytes), human_bytes(limit)
+        if need == have:  # just over: the rounded figures would read the same
+            need, have = f"{nbytes:,} bytes", f"{limit:,} bytes"
         raise ResourceError(
-            f"{what} would need {human_bytes(nbytes)}{at}, over the memory limit of {human_bytes(limit)} "
-            "(raise it with --memory-limit)"
+            f"{what} would need {need}{at}, over the memory limit of {have} (raise it with --memory-limit)"
         )
 
 

@@ -71,8 +71,8 @@ def torch_weight(w: Any, dims: int, convention: str, weight_layout: str | None, 
 
 def placement_memory(full: Problem, crops: Crops, bias: bool, output: Any = None) -> tuple[int, str]:
     """Peak bytes of :func:`run_placement` and the step that reaches it: the full output (``conv_transpose``),
-    its zero-extension where a crop is negative (``np.pad`` copies), the cropped copy and the bias sum, and the
-    caller's ``output`` step (what, bytes for (shape, itemsize)) for the result."""
+    its zero-extension where a crop is negative (``np.pad`` copies), the cropped copy (or the bias sum: one of
+    them), and the caller's ``output`` step (what, bytes for (shape, itemsize)) for the result."""
     item, lead = full.dtype.itemsize, full.out_shape[:2]
     spatial = full.out_shape[2:]
     extended = [f + max(-b, 0) + max(-e, 0) for f, (b, e) in zip(spatial, crops)]
@@ -82,7 +82,10 @@ def placement_memory(full: Problem, crops: Crops, bias: bool, output: Any = None
     result = math.prod(lead) * math.prod(cropped) * item
     steps = [
         (functional.conv_transpose_memory(full, "fast"), "the full output"),
-        (held + padded + result * (2 if bias else 1), "the full output and its crop"),
+        (
+            held + padded + (result if bias or any(b > 0 or e > 0 for b, e in crops) else 0),
+            "the full output and its crop",
+        ),
     ]
     if output is not None:
         shape = (*lead, *cropped)
