@@ -83,6 +83,10 @@ Consistent = Annotated[
     ),
 ]
 Explain = Annotated[bool, typer.Option("--explain", help="Show the formula step by step with the numbers substituted.")]
+MemoryLimit = Annotated[
+    str,
+    typer.Option("--memory-limit", help="Refuse work needing more memory than this (e.g. 512M, 4GiB)."),
+]
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from tconvcalc.cli.app import (
     Explain,
     Groups,
     Json,
+    MemoryLimit,
     OutputPadding,
     OutputShape,
     OutputSize,
@@ -144,9 +145,7 @@ def run(
         int, typer.Option("--precision", min=1, max=17, help="Significant digits of non-integral results.")
     ] = 6,
     save: Annotated[str | None, typer.Option("--save", help="Also write the output to FILE (.npy or .csv).")] = None,
-    memory_limit: Annotated[
-        str, typer.Option("--memory-limit", help="Refuse work needing more memory than this (e.g. 512M, 4GiB).")
-    ] = "1GiB",
+    memory_limit: MemoryLimit = "1GiB",
     json_: Json = False,
     plain: Annotated[bool, typer.Option("--plain", help="Print only the output, as one compact nested list.")] = False,
 ) -> None:

@@ -94,7 +94,7 @@ def conv(
     return q.finish(conv_forward(q))
 
 
-def verify(result: MatrixResult, seed: int = 0) -> float:
+def verify(result: MatrixResult, seed: int = 0, memory_limit: int | None = DEFAULT_MEMORY_LIMIT) -> float:
     """Multiply by a random tensor and compare with ``conv`` (or ``conv_transpose``); the largest difference."""
     rng = np.random.default_rng(seed)
     w = result.weight.astype(np.float64)
@@ -102,11 +102,21 @@ def verify(result: MatrixResult, seed: int = 0) -> float:
     if result.transposed:
         y = rng.standard_normal(result.output_shape)
         expected = conv_transpose(
-            y, w, None, result.stride, pads, result.output_padding, result.groups, result.dilation
+            y,
+            w,
+            None,
+            result.stride,
+            pads,
+            result.output_padding,
+            result.groups,
+            result.dilation,
+            memory_limit=memory_limit,
         )
         got = result.matrix.matvec(y.ravel())
     else:
         x = rng.standard_normal(result.input_shape)
-        expected = conv(x, w, None, result.stride, result.padding, result.dilation, result.groups)
+        expected = conv(
+            x, w, None, result.stride, result.padding, result.dilation, result.groups, memory_limit=memory_limit
+        )
         got = result.matrix.matvec(x.ravel())
     return float(np.abs(got - expected.ravel()).max(initial=0.0))

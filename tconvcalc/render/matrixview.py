@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,18 @@ import numpy as np
 SparseMatrix = Any
 
 TABLE_LIMIT = (48, 36)  # rows, columns beyond which a table is unreadable
+# What the other outputs allocate, measured with tracemalloc (tests/test_bounds.py holds them as upper bounds):
+JSON_BYTES_PER_ENTRY = 320  # --json, --save .json: row, col and value as Python objects, then text (at most 275)
+CELL_TEXT_BYTES = 96  # one cell of a --format dense|csv row while it is formatted and joined
+COO_CHUNK = 1 << 16  # --format coo writes this many entries at a time
+
+
+def labelled(values: np.ndarray, labels: Sequence[str]) -> list[str]:
+    """The label of each entry (``values`` are 1-based label indices), each distinct label made once."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    names = np.array([labels[int(v) - 1] for v in distinct.tolist()], dtype=object)
+    out: list[str] = names[inverse.reshape(-1)].tolist()
+    return out
 
 
 def position_labels(name: str, channels: int, spatial: tuple[int, ...]) -> list[str]:
@@ -46,7 +58,7 @@ def print_matrix(
     row_labels: list[str],
     col_labels: list[str],
     row_block: int,
-    labels: list[str] | None,
+    labels: Sequence[str] | None,
     precision: int,
 ) -> None:
     """A rich table: labelled rows and columns, zeros dimmed, a rule between output-channel blocks."""
@@ -110,28 +122,36 @@ def print_overlap(counts: np.ndarray, uniform: bool, kernel: Any, stride: Any, d
         )
 
 
-def dense_size_ok(matrix: SparseMatrix, limit: int) -> bool:
-    return bool(math.prod(matrix.shape) * 8 <= limit)
+def output_memory(shape: tuple[int, int], entries: int, fmt: str, save: str | None, json_: bool) -> tuple[int, str]:
+    """Peak bytes of writing W (``shape``, at most ``entries`` non-zeros) as asked, and what it is: ``--json`` or
+    ``--save .json`` per entry, a dense form (``--format dense|csv|npy``, ``--save .npy|.csv``) per cell plus one
+    row's text, a table or summary per row. W itself is not counted: it is held already."""
+    from pathlib import Path
 
-
-def _dense(result: Any, labels: list[str] | None) -> np.ndarray:
-    from tconvcalc.core.budget import DEFAULT_MEMORY_LIMIT, human_bytes
-    from tconvcalc.core.errors import ResourceError
-
-    m: SparseMatrix = result.matrix
-    if not dense_size_ok(m, DEFAULT_MEMORY_LIMIT):
-        raise ResourceError(
-            f"a dense {m.shape[0]:,} x {m.shape[1]:,} matrix would need "
-            f"{human_bytes(math.prod(m.shape) * 8)}; use --format coo or --save FILE.npz"
+    rows, cols = shape
+    steps = [(rows * 8, "the summary")]  # non-zeros per row (a table is at most 48 x 36)
+    suffix = Path(save).suffix.lower() if save else ""
+    if json_ or suffix == ".json":
+        steps.append((entries * JSON_BYTES_PER_ENTRY, f"the JSON of {entries:,} entries"))
+    if fmt in ("dense", "csv", "npy") or suffix in (".npy", ".csv"):
+        text = cols * CELL_TEXT_BYTES if fmt in ("dense", "csv") or suffix == ".csv" else 0
+        steps.append(
+            (rows * cols * 8 + text, f"a dense {rows:,} x {cols:,} matrix; use --format coo or --save FILE.npz")
         )
+    return max(steps, key=lambda step: step[0])
+
+
+def _dense(result: Any, labels: Sequence[str] | None) -> np.ndarray:
+    """W as a dense array (numbers, or labels with --symbolic); its size is in :func:`output_memory`'s budget."""
+    m: SparseMatrix = result.matrix
     if labels is None:
         return np.asarray(m.todense())
     dense: np.ndarray = np.full(m.shape, "0", dtype=object)
-    dense[m.row, m.col] = [labels[int(v) - 1] for v in m.value]
+    dense[m.row, m.col] = labelled(m.value, labels)
     return dense
 
 
-def emit(result: Any, fmt: str, labels: list[str] | None, precision: int) -> None:
+def emit(result: Any, fmt: str, labels: Sequence[str] | None, precision: int) -> None:
     """--format dense|coo|csv|npy on stdout."""
     import sys
 
@@ -141,8 +161,13 @@ def emit(result: Any, fmt: str, labels: list[str] | None, precision: int) -> Non
     m = result.matrix
     if fmt == "coo":
         sys.stdout.write("row,col,value\n")
-        values = [labels[int(v) - 1] for v in m.value] if labels else [number(float(v), False, 17) for v in m.value]
-        sys.stdout.writelines(f"{r},{c},{v}\n" for r, c, v in zip(m.row.tolist(), m.col.tolist(), values))
+        for start in range(0, m.nnz, COO_CHUNK):  # a chunk at a time: the entries never exist as text all at once
+            part = slice(start, start + COO_CHUNK)
+            chunk = m.value[part]
+            values = labelled(chunk, labels) if labels else [number(float(v), False, 17) for v in chunk]
+            sys.stdout.writelines(
+                f"{r},{c},{v}\n" for r, c, v in zip(m.row[part].tolist(), m.col[part].tolist(), values)
+            )
         return
     if fmt == "npy":
         if labels is not None:
@@ -159,7 +184,7 @@ def emit(result: Any, fmt: str, labels: list[str] | None, precision: int) -> Non
         sys.stdout.write(sep.join(cells) + "\n")
 
 
-def save(path: str, result: Any, labels: list[str] | None) -> None:
+def save(path: str, result: Any, labels: Sequence[str] | None) -> None:
     """--save: .npy/.csv dense, .npz coordinates (row, col, value, shape), .json the --json document."""
     import json
     from pathlib import Path
@@ -171,7 +196,7 @@ def save(path: str, result: Any, labels: list[str] | None) -> None:
         if suffix == ".npz":
             np.savez(path, row=m.row, col=m.col, value=m.value, shape=np.array(m.shape))
         elif suffix == ".json":
-            values = [labels[int(v) - 1] for v in m.value] if labels else m.value.tolist()
+            values = labelled(m.value, labels) if labels else m.value.tolist()
             Path(path).write_text(
                 json.dumps({"shape": list(m.shape), "row": m.row.tolist(), "col": m.col.tolist(), "value": values})
             )

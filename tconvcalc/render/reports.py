@@ -243,10 +243,9 @@ def print_solutions(sizes_in: Any, sizes_out: Any, per_dim: Any, top: int, conv:
         con.print(table)
 
 
-def print_matrix_result(
-    result: Any, rows: list[str], cols: list[str], labels: list[str] | None, precision: int
-) -> None:
-    """``matrix`` for people: what W is, then the table (or a summary when it is too large)."""
+def print_matrix_result(result: Any, labels: Sequence[str] | None, precision: int) -> None:
+    """``matrix`` for people: what W is, then the table (or a summary when it is too large); the rows' and
+    columns' labels are made only for a table that is printed."""
     from rich.text import Text
 
     from tconvcalc.render import matrixview
@@ -270,6 +269,10 @@ def print_matrix_result(
             )
         )
     if matrixview.fits_table(m):
+        rows = matrixview.position_labels("y", result.output_shape[0], result.output_shape[1:])
+        cols = matrixview.position_labels("x", result.input_shape[0], result.input_shape[1:])
+        if result.transposed:
+            rows, cols = cols, rows
         block = math.prod(result.input_shape[1:] if result.transposed else result.output_shape[1:])
         matrixview.print_matrix(m, rows, cols, block, labels, precision)
     else:
