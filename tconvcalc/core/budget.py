@@ -34,7 +34,7 @@ MAX_CONFIG_LAYERS = 10_000  # layers in one config
 MAX_SWEEP_STEPS = 100_000  # `check --sizes`: sizes x layers (one evaluation is about 50 µs here: about 5 s)
 MAX_BATCH_LINE_BYTES = 1 << 20  # one `shape --batch` line
 BATCH_CACHE_BYTES = 64 << 20  # the `--batch` answer cache: line texts plus answers plus per-entry overhead
-MAX_SOLVE_CANDIDATES = 500_000  # `solve`: (k, s, d, output_padding) candidates tried, summed over dimensions
+MAX_SOLVE_CANDIDATES = 300_000  # `solve`: (k, s, d, op or p) candidates, summed over dims (about 5 µs each here)
 MAX_LISTED_PREIMAGE = 64  # `invert-conv` lists per-size restores for a preimage of at most this many sizes
 
 

@@ -181,10 +181,11 @@ def print_inverse(inv: Any) -> None:
     for name in ("dim", "in", "conv out", "op", "inputs with the same conv output"):
         table.add_column(name, justify="left" if name.startswith("inputs") else "right")
     for dim, name in enumerate(dim_names(dims)):
-        lo, hi = inv.preimage[dim]
-        sizes = ", ".join(f"{size} (op {op})" for size, op in inv.restores[dim])
-        if len(inv.restores[dim]) > 4:
-            sizes = f"{inv.restores[dim][0][0]} (op 0) ... {hi} (op {inv.restores[dim][-1][1]})"
+        (lo, hi), (op_lo, op_hi) = inv.preimage[dim], inv.output_padding_range[dim]
+        if hi - lo < 4:
+            sizes = ", ".join(f"{lo + j} (op {op_lo + j})" for j in range(hi - lo + 1))
+        else:
+            sizes = f"{lo} (op {op_lo}) ... {hi:,} (op {op_hi:,}), {hi - lo + 1:,} sizes"
         table.add_row(
             *(
                 Text(c)
