@@ -34,10 +34,12 @@ def to_nested(array: np.ndarray) -> Any:
 
 # What printing a result allocates, measured with tracemalloc (tests/test_bounds.py holds these as upper bounds):
 # nested lists take a Python number and a list slot per value plus a list per row, and the JSON text is built,
-# joined and encoded (three copies of each number's at most 24 characters and its separator).
+# joined and encoded (three copies of each number's at most 24 characters and its separator). CPython's JSON
+# encoder also keeps up to 100,000 small strings (about 80 bytes each) before it joins them.
 NUMBER_CHARS = 24  # the longest repr of a float64 (-2.2250738585072014e-308); int64 takes at most 20
 TEXT_BYTES_PER_VALUE = 32 + 3 * (NUMBER_CHARS + 2)
 TEXT_BYTES_PER_LIST = 80
+TEXT_ENCODER_BYTES = 100_000 * 80
 
 
 def text_memory(shape: tuple[int, ...], itemsize: int) -> int:
@@ -45,11 +47,11 @@ def text_memory(shape: tuple[int, ...], itemsize: int) -> int:
     its values, its nested lists, the integrality test's temporaries.
 
     >>> text_memory((1000,), 8)
-    110080
+    8110080
     """
     values = math.prod(shape)
     lists = sum(math.prod(shape[:k]) for k in range(len(shape)))  # the root, then one per row of each axis
-    return values * TEXT_BYTES_PER_VALUE + lists * TEXT_BYTES_PER_LIST
+    return values * TEXT_BYTES_PER_VALUE + lists * TEXT_BYTES_PER_LIST + TEXT_ENCODER_BYTES
 
 
 def summary_memory(shape: tuple[int, ...], itemsize: int) -> int:
