@@ -116,7 +116,7 @@ def test_stdin():
         ),
         ([X, "[[[[1]]]]", "--bias", "[1,2]"], 1, "error: bias must have shape (1,)"),
         ([X, K, "-s", "2", "--output-padding", "2"], 1, "error: --output-padding=2 must be smaller than stride=2"),
-        ([X, K, "--memory-limit", "100"], 1, "error: conv_transpose would need"),
+        ([X, K, "-s", "300", "--memory-limit", "100K"], 1, "error: conv_transpose would need"),
         ([X, K, "--method", "magic"], 2, "error: invalid value for '--method': 'magic' is not one of"),
         ([X, K, "--save", "out.xls"], 2, "error: --save 'out.xls': unknown format"),
         ([X, K, "--conv", "--output-padding", "1"], 2, "error: --output-padding and --output-size apply"),

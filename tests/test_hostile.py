@@ -471,7 +471,9 @@ def test_deep_nesting_is_one_usage_error(tmp_path):
     (tmp_path / "c.toml").write_text(f"input = {deep}\n")
     (tmp_path / "c.json").write_text('{"input": ' + deep + "}")
     (tmp_path / "c.yaml").write_text("input: " + "[" * 600 + "\n")  # PyYAML scans 100,000 in 2 s: 600 is enough
-    (tmp_path / "block.yaml").write_text("".join(" " * n + "- \n" for n in range(0, 4000, 2)))
+    (tmp_path / "block.yaml").write_text(
+        "".join(" " * n + "- \n" for n in range(0, 1800, 2))
+    )  # 900 levels in 0.8 MiB: under the 1 MiB YAML cap
     cases = [
         ["run", deep, "[[1]]"],
         ["run", "[[1]]", "[" * DEEP + "1" + "]" * DEEP],

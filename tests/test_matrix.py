@@ -219,7 +219,11 @@ def test_cli_save_formats(tmp_path):
         (["matrix", "[[1,2],[3,4]]"], 2, "error: --input-size is required"),
         (["matrix", "--input-size", "3x3"], 2, "error: give WEIGHT, or --symbolic"),
         (["matrix", "[[1,2],[3,4]]", "--input-size", "1x1"], 1, "error: padded input size 1"),
-        (["matrix", "[[1,2],[3,4]]", "--input-size", "3x3", "--format", "xml"], 2, "error: invalid value for '--format': 'xml' is not one of"),
+        (
+            ["matrix", "[[1,2],[3,4]]", "--input-size", "3x3", "--format", "xml"],
+            2,
+            "error: invalid value for '--format': 'xml' is not one of",
+        ),
         (
             ["matrix", "--symbolic", "-k", "2", "--input-size", "3x3", "--save", "w.npy"],
             2,

@@ -21,7 +21,7 @@ from tconvcalc.cli.common import (
     errors,
     output_mode,
 )
-from tconvcalc.core.errors import LayerError, UsageError
+from tconvcalc.core.errors import LayerError
 
 EPILOG_INVERT_CONV = """\
 Examples:
@@ -121,10 +121,7 @@ def solve(
     with errors():
         sizes_in = tokens.parse_ints(input_size, "IN")
         sizes_out = tokens.parse_ints(output_size, "OUT")
-        if len(sizes_in) != len(sizes_out):
-            raise UsageError(f"IN has {len(sizes_in)} values and OUT {len(sizes_out)}; give one per dimension each")
-        find = invert.solve_conv if conv else invert.solve_transpose
-        per_dim = [find(i, o, max_kernel, max_stride, max_dilation) for i, o in zip(sizes_in, sizes_out)]
+        per_dim = invert.solve(sizes_in, sizes_out, conv, max_kernel, max_stride, max_dilation)
         mode = output_mode(json_, plain)
         if mode == "plain":
             for sols in per_dim:

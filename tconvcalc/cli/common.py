@@ -221,6 +221,10 @@ Consistent = Annotated[
     ),
 ]
 Explain = Annotated[bool, typer.Option("--explain", help="Show the formula step by step with the numbers substituted.")]
+MemoryLimit = Annotated[
+    str,
+    typer.Option("--memory-limit", help="Refuse work needing more memory than this (e.g. 512M, 4GiB)."),
+]
 
 
 def epilog(text: str) -> str:

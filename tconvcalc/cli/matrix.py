@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import math
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import typer
 
@@ -10,6 +12,7 @@ from tconvcalc.cli.common import (
     Dilation,
     Groups,
     Json,
+    MemoryLimit,
     Padding,
     Stride,
     app,
@@ -87,6 +90,7 @@ def matrix(
     precision: Annotated[
         int, typer.Option("--precision", min=1, max=17, help="Significant digits of non-integral entries.")
     ] = 6,
+    memory_limit: MemoryLimit = "1GiB",
     json_: Json = False,
 ) -> None:
     """The sparse matrix W with conv(x) = W x; the transposed convolution multiplies by W^T."""
@@ -106,52 +110,62 @@ def matrix(
             from tconvcalc.cli.draw import check_svg_path
 
             check_svg_path(svg, overlap)
+        limit = tensorio.parse_bytes(memory_limit)
         import numpy as np
 
+        from tconvcalc.core.budget import check_memory
         from tconvcalc.engine import matrix as matrices
         from tconvcalc.render import matrixview
 
-        labels = None
+        labels: Sequence[str] | None = None
+        size = tokens.parse_ints(input_size, "--input-size")
         if symbolic:
             if weight is not None or kernel_size is None:
                 raise UsageError("--symbolic takes --kernel-size instead of WEIGHT")
             k_values = tokens.parse_ints(kernel_size, "--kernel-size")
-            n = dims or (
-                len(k_values) if len(k_values) > 1 else min(3, len(tokens.parse_ints(input_size, "--input-size")))
-            )
-            w, labels = matrices.symbolic_weight(tokens.parse_per_dim(kernel_size, n, "--kernel-size"))
+            n = dims or (len(k_values) if len(k_values) > 1 else min(3, len(size)))
+            if not 1 <= n <= 3:
+                raise UsageError(f"--kernel-size has {n} values: give 1 to 3 (one per spatial dimension)")
+            k = tokens.parse_per_dim(kernel_size, n, "--kernel-size")
+            taps = math.prod(k)
+            check_memory(taps * 8, limit, f"a --symbolic kernel of {taps:,} taps")
+            w, labels = matrices.symbolic_weight(k)
         else:
             if weight is None:
                 raise UsageError("give WEIGHT, or --symbolic with --kernel-size")
-            w = tensorio.read_tensor(weight, None, "WEIGHT")
+            w = tensorio.read_tensor(weight, None, "WEIGHT", limit)
             from tconvcalc.engine.run import infer_dims
 
             n = infer_dims(w, dims)
             if w.ndim == n:
                 w = w.reshape(1, 1, *w.shape)
-        size = tokens.parse_ints(input_size, "--input-size")
         size = size * n if len(size) == 1 else size
-        result = matrices.build(
-            w,
-            size,
-            tokens.parse_per_dim(stride or "1", n, "--stride"),
-            tokens.parse_padding(padding or "0", n),
-            tokens.parse_per_dim(dilation or "1", n, "--dilation"),
-            groups or 1,
-            transpose,
+        stride_n = tokens.parse_per_dim(stride or "1", n, "--stride")
+        padding_n = tokens.parse_padding(padding or "0", n)
+        dilation_n = tokens.parse_per_dim(dilation or "1", n, "--dilation")
+        planned = matrices.plan(
+            w.shape, w.dtype.itemsize, size, stride_n, padding_n, dilation_n, groups or 1, transpose
         )
+        shape = planned.shape[::-1] if transpose else planned.shape
+        steps = [(planned.peak, f"building W ({shape[0]:,} x {shape[1]:,}, {planned.entries:,} entries)")]
+        out_need, out_step = matrixview.output_memory(shape, planned.entries, fmt, save, json_)
+        steps.append((planned.held + out_need, out_step))
+        if overlap:  # the single-channel pattern of W, then its column counts
+            pattern = matrices.plan((1, 1, *w.shape[2:]), 8, size[-n:], stride_n, padding_n, dilation_n)
+            steps.append((planned.held + pattern.peak, "--overlap"))
+        if verify:  # a random tensor through W and through the convolution: W, the products, both results
+            steps.append((planned.held + planned.entries * 16 + 4 * 8 * max(shape), "--verify"))
+        need, step = max(steps, key=lambda item: item[0])
+        check_memory(need, limit, "matrix", step)
+        result = matrices.build(w, size, stride_n, padding_n, dilation_n, groups or 1, transpose)
         m = result.matrix
-        rows = matrixview.position_labels("y", result.output_shape[0], result.output_shape[1:])
-        cols = matrixview.position_labels("x", result.input_shape[0], result.input_shape[1:])
-        if transpose:
-            rows, cols = cols, rows
         if save is not None:
             from tconvcalc.io.matrixfile import save_matrix
 
             save_matrix(save, result, labels)
         from tconvcalc.engine.functional import verify as verify_matrix
 
-        diff = verify_matrix(result) if verify else None
+        diff = verify_matrix(result, memory_limit=limit) if verify else None
         counts, uniform = None, True
         if overlap:
             from tconvcalc.core.invert import uniform_overlap
@@ -160,10 +174,10 @@ def matrix(
                 w.shape[2:], result.input_shape[1:], result.stride, result.padding, result.dilation
             )
             uniform = all(uniform_overlap(k, s, d) for k, s, d in zip(w.shape[2:], result.stride, result.dilation))
-        values: list[object] = [labels[int(v) - 1] for v in m.value] if labels else m.value.tolist()
         if json_:
             from tconvcalc.render import jsonout
 
+            values: list[Any] = matrixview.labelled(m.value, labels) if labels else m.value.tolist()
             doc = {
                 "layer": f"{'ConvTranspose' if transpose else 'Conv'}{len(result.stride)}d",
                 "shape": list(m.shape),
@@ -187,7 +201,7 @@ def matrix(
         else:
             from tconvcalc.render import reports
 
-            reports.print_matrix_result(result, rows, cols, labels, precision)
+            reports.print_matrix_result(result, labels, precision)
         if counts is not None and not json_:
             matrixview.print_overlap(counts, uniform, w.shape[2:], result.stride, result.dilation)
         if counts is not None and svg is not None:

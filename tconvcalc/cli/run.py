@@ -15,6 +15,7 @@ from tconvcalc.cli.common import (
     Explain,
     Groups,
     Json,
+    MemoryLimit,
     OutputPadding,
     OutputShape,
     OutputSize,
@@ -32,7 +33,14 @@ from tconvcalc.core.errors import LayerError, UsageError
 
 
 def _run_convention(
-    x: Any, w: Any, b: Any, n: int, framework: ConventionOptions, layer: LayerOptions, memory_limit: int
+    x: Any,
+    w: Any,
+    b: Any,
+    n: int,
+    framework: ConventionOptions,
+    layer: LayerOptions,
+    memory_limit: int,
+    mode: str,
 ) -> tuple[Any, Any]:
     """run --convention: the kernel in the framework's layout, the framework's crop of the full output."""
     from tconvcalc.cli import conventions
@@ -42,7 +50,16 @@ def _run_convention(
         raise UsageError(f"--groups: {framework.name} has no groups in its transposed convolution")
     w = relayout.torch_weight(w, n, framework.name, framework.weight_layout, framework.transpose_kernel)
     p = conventions.placement(framework, layer, tuple(x.shape[-n:]), tuple(w.shape[2:]))
-    return relayout.run_placement(x, w, b, p, layer.groups or 1, memory_limit), p
+    return relayout.run_placement(x, w, b, p, layer.groups or 1, memory_limit, _output_step(mode)), p
+
+
+def _output_step(mode: str) -> Any:
+    """What printing the result in ``mode`` allocates, for the memory budget: (what, bytes for (shape, itemsize))."""
+    from tconvcalc.render import tensorview
+
+    if mode in ("json", "plain"):
+        return (f"the --{mode} output", tensorview.text_memory)
+    return ("the printed summary", tensorview.summary_memory)
 
 
 def _print_convention(out: Any, p: Any, n: int, mode: str, precision: int) -> None:
@@ -141,9 +158,7 @@ def run(
         int, typer.Option("--precision", min=1, max=17, help="Significant digits of non-integral results.")
     ] = 6,
     save: Annotated[str | None, typer.Option("--save", help="Also write the output to FILE (.npy or .csv).")] = None,
-    memory_limit: Annotated[
-        str, typer.Option("--memory-limit", help="Refuse work needing more memory than this (e.g. 512M, 4GiB).")
-    ] = "1GiB",
+    memory_limit: MemoryLimit = "1GiB",
     json_: Json = False,
     plain: Annotated[bool, typer.Option("--plain", help="Print only the output, as one compact nested list.")] = False,
 ) -> None:
@@ -163,9 +178,9 @@ def run(
     with errors():
         mode = output_mode(json_, plain)
         limit = tensorio.parse_bytes(memory_limit)
-        x = tensorio.read_tensor(input, key, "INPUT")
-        w = tensorio.read_tensor(weight, key, "WEIGHT")
-        b = None if bias is None else tensorio.read_tensor(bias, key, "--bias").reshape(-1)
+        x = tensorio.read_tensor(input, key, "INPUT", limit)
+        w = tensorio.read_tensor(weight, key, "WEIGHT", limit)
+        b = None if bias is None else tensorio.read_tensor(bias, key, "--bias", limit).reshape(-1)
         from tconvcalc.engine.run import infer_dims
         from tconvcalc.engine.run import run as run_layer
 
@@ -176,7 +191,7 @@ def run(
             for flag, given in (("--method", method), ("--check", check or None), ("--explain", explain or None)):
                 if given is not None:
                     raise UsageError(f"{flag} does not apply to --convention {framework.name}")
-            out, p = _run_convention(x, w, b, n, framework, layer, limit)
+            out, p = _run_convention(x, w, b, n, framework, layer, limit, mode)
             if save is not None:
                 tensorio.save_tensor(save, out)
             _print_convention(out, p, n, mode, precision)
@@ -205,6 +220,7 @@ def run(
             method=method or "fast",
             check=check,
             memory_limit=limit,
+            output=_output_step(mode),
         )
         if save is not None:
             tensorio.save_tensor(save, result.output)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tconvcalc.core import sizes
+from tconvcalc.core.budget import MAX_LISTED_PREIMAGE, MAX_SOLVE_CANDIDATES, check_bound
 from tconvcalc.core.errors import LayerError, UsageError
 
 
@@ -23,27 +24,39 @@ class DimInverse:
     input_size: int
     conv_output: int
     output_padding: int  # restores input_size
-    preimage: tuple[int, int]  # every input size the conv maps to conv_output
-    restores: tuple[tuple[int, int], ...]  # (size, output_padding) for each size of the preimage
+    preimage: tuple[int, int]  # every input size the conv maps to conv_output: [smallest, largest]
+    output_padding_range: tuple[int, int]  # the output_padding restoring the smallest and the largest
+
+    @property
+    def restores(self) -> tuple[tuple[int, int], ...] | None:
+        """(size, output_padding) for each size of the preimage, in order; None when the preimage holds more than
+        :data:`~tconvcalc.core.budget.MAX_LISTED_PREIMAGE` sizes (a stride of 10^9 has 10^9 of them): size
+        ``preimage[0] + j`` then needs ``output_padding_range[0] + j``."""
+        lo, hi = self.preimage
+        if hi - lo + 1 > MAX_LISTED_PREIMAGE:
+            return None
+        return tuple((size, self.output_padding_range[0] + size - lo) for size in range(lo, hi + 1))
 
 
 def invert_dim(i: int, k: int, s: int, p: int, d: int) -> DimInverse:
-    """The inverse of one dimension of a Conv with symmetric padding ``p``.
+    """The inverse of one dimension of a Conv with symmetric padding ``p``; O(1) whatever the stride.
 
     >>> invert_dim(24, 3, 2, 1, 1).output_padding, invert_dim(23, 3, 2, 1, 1).output_padding
     (1, 0)
-    >>> invert_dim(24, 3, 2, 1, 1).preimage
-    (23, 24)
+    >>> invert_dim(24, 3, 2, 1, 1).preimage, invert_dim(24, 3, 2, 1, 1).restores
+    ((23, 24), ((23, 0), (24, 1)))
+    >>> invert_dim(16, 3, 10**9, 1, 1).preimage, invert_dim(16, 3, 10**9, 1, 1).restores
+    ((1, 1000000000), None)
     """
     (o,) = sizes.conv_output_size((i,), k, s, p, d)
-    lo = sizes.full_size(o, k, s, d) - 2 * p
-    preimage = range(max(lo, 1), lo + s)
+    lo = sizes.full_size(o, k, s, d) - 2 * p  # the ConvT size at output_padding 0
+    first, last = max(lo, 1), lo + s - 1
     return DimInverse(
         i,
         o,
         sizes.restoring_output_padding(i, k, s, 2 * p, d),
-        (preimage[0], preimage[-1]),
-        tuple((size, size - lo) for size in preimage),
+        (first, last),
+        (first - lo, last - lo),
     )
 
 
@@ -176,6 +189,37 @@ def conv_solutions(
     return sorted(found, key=Solution.rank)
 
 
+def search_size(max_kernel: int, max_stride: int, max_dilation: int) -> int:
+    """Candidates one dimension's search tries: every ``(k, s, d)`` within the bounds times its ``output_padding``
+    values (``max(s, d)`` of them; a Conv's paddings are fewer)."""
+    return max_kernel * sum(max(s, d) for s in range(1, max_stride + 1) for d in range(1, max_dilation + 1))
+
+
+def solve(
+    inputs: Sequence[int], outputs: Sequence[int], conv: bool, max_kernel: int, max_stride: int, max_dilation: int
+) -> list[list[Solution]]:
+    """``tconvcalc solve``: every layer per dimension (1 to 3 of them) within the bounds, ranked. The search,
+    candidates per dimension times dimensions, is refused above
+    :data:`~tconvcalc.core.budget.MAX_SOLVE_CANDIDATES` before it starts."""
+    if len(inputs) != len(outputs):
+        raise UsageError(f"IN has {len(inputs)} values and OUT {len(outputs)}; give one per dimension each")
+    if not 1 <= len(inputs) <= 3:
+        raise UsageError(f"IN and OUT have {len(inputs)} values: give 1 to 3 (one per spatial dimension)")
+    for bound, name in ((max_kernel, "--max-kernel"), (max_stride, "--max-stride"), (max_dilation, "--max-dilation")):
+        if bound < 1:
+            raise UsageError(f"{name}={bound} must be at least 1")
+    per_dim = search_size(max_kernel, max_stride, max_dilation)
+    check_bound(
+        per_dim * len(inputs),
+        MAX_SOLVE_CANDIDATES,
+        f"candidate layers to try ({per_dim:,} per dimension within --max-kernel {max_kernel}, --max-stride "
+        f"{max_stride}, --max-dilation {max_dilation}, x {len(inputs)} dimension(s))",
+        "lower the bounds",
+    )
+    find = solve_conv if conv else solve_transpose
+    return [find(i, o, max_kernel, max_stride, max_dilation) for i, o in zip(inputs, outputs)]
+
+
 def _check_sizes(i: int, o: int) -> None:
     if i < 1 or o < 1:
         raise UsageError(f"sizes must be at least 1, got input {i} and output {o}")
@@ -222,7 +266,8 @@ class ConvInverse:
     conv_output_shape: tuple[int, ...]
     output_padding: tuple[int, ...]  # per dim: the ConvT with the same hyperparameters gives back input_shape
     preimage: tuple[tuple[int, int], ...]  # per dim: [smallest, largest] input size with the same conv output
-    restores: tuple[tuple[tuple[int, int], ...], ...]  # per dim: (size, output_padding) for the whole preimage
+    output_padding_range: tuple[tuple[int, int], ...]  # per dim: the output_padding of the smallest and largest
+    restores: tuple[tuple[tuple[int, int], ...] | None, ...]  # per dim: (size, output_padding) pairs, or None
     conv_layer: str
     conv_transpose_layer: str
 
@@ -266,6 +311,7 @@ def invert_conv(
         conv_output_shape=conv.output_shape,
         output_padding=op,
         preimage=tuple(x.preimage for x in dims),
+        output_padding_range=tuple(x.output_padding_range for x in dims),
         restores=tuple(x.restores for x in dims),
         conv_layer=layer_call("Conv", conv.dims, conv.in_channels, conv.out_channels, *args),
         conv_transpose_layer=layer_call("ConvTranspose", conv.dims, conv.out_channels, conv.in_channels, *args, op=op),

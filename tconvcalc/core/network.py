@@ -11,6 +11,7 @@ from typing import Any
 
 from tconvcalc.core import sizes
 from tconvcalc.core.blocks import AddSpec, ConcatSpec, join
+from tconvcalc.core.budget import MAX_CONFIG_LAYERS, MAX_SWEEP_STEPS, check_bound
 from tconvcalc.core.catalog import JOINS
 from tconvcalc.core.errors import ConfigError, LayerError, TConvError, UsageError
 from tconvcalc.core.invert import conv_solutions, transpose_solutions
@@ -210,6 +211,7 @@ def parse_config(config: Mapping[str, Any]) -> Network:
     layers = config.get("layer", [])
     if not isinstance(layers, list) or not layers:
         raise ConfigError('no layers: add [[layer]] tables (TOML) or a "layer" list (JSON)', None, "layer")
+    check_bound(len(layers), MAX_CONFIG_LAYERS, "layers in the config")
     names: set[str] = {"input"}
     parsed: list[Node] = []
     previous = "input"
@@ -312,10 +314,18 @@ def check(
 
 def sweep(config: Mapping[str, Any] | Network, low: int, high: int) -> list[int]:
     """The spatial sizes in [low, high] (every spatial dim set to it) for which the network passes
-    (expectations ignored: they hold for one size)."""
+    (expectations ignored: they hold for one size). The work, sizes x layers, is bounded by
+    :data:`~tconvcalc.core.budget.MAX_SWEEP_STEPS` and refused above it before any layer runs."""
     net = config if isinstance(config, Network) else parse_config(config)
     if net.dims == 0:
         raise UsageError("--sizes sweeps the spatial size: this network's input has no spatial dimensions")
+    count, layers = high - low + 1, len(net.layers)
+    check_bound(
+        count * layers,
+        MAX_SWEEP_STEPS,
+        f"layer evaluations for sizes {low} to {high} ({count:,} sizes x {layers:,} layers)",
+        "narrow the range of sizes",
+    )
     whole = net.input.as_tuple()
     lead = whole[: len(whole) - net.dims]
     return [v for v in range(low, high + 1) if check(net, [*lead, *([v] * net.dims)], with_expect=False).ok]

@@ -13,16 +13,31 @@ from typing import Any
 import numpy as np
 
 from tconvcalc.core import sizes
-from tconvcalc.core.budget import DEFAULT_MEMORY_LIMIT, check_memory
+from tconvcalc.core.budget import CALL_OVERHEAD_BYTES, DEFAULT_MEMORY_LIMIT, check_memory
+from tconvcalc.core.errors import UsageError
 from tconvcalc.engine import transpose, views
 from tconvcalc.engine.matrix import MatrixResult
-from tconvcalc.engine.problem import conv_forward, conv_memory, prepare
+from tconvcalc.engine.problem import Problem, conv_forward, conv_memory, plan
 
 METHODS = ("fast", "scatter", "matrix", "zero-insert")
 
 # Inf and NaN in the data, or products past float64's range, are results like any other (torch computes them
 # without a word): NumPy's RuntimeWarnings about them are silenced where the engine computes.
 quiet = np.errstate(all="ignore")
+
+
+def conv_transpose_memory(p: Problem, method: str) -> int:
+    """Peak bytes ``conv_transpose`` allocates for ``p`` with ``method``, converting the operands included;
+    checked against the memory budget before anything is allocated."""
+    estimate = {
+        "fast": transpose.fast_memory,
+        "scatter": views.scatter_memory,
+        "matrix": views.matrix_memory,
+        "zero-insert": views.zero_insert_memory,
+    }.get(method)
+    if estimate is None:
+        raise UsageError(f"unknown method {method!r}; choose fast, scatter, matrix or zero-insert")
+    return CALL_OVERHEAD_BYTES + p.conversion_bytes() + estimate(p)
 
 
 @quiet
@@ -48,12 +63,16 @@ def conv_transpose(
     >>> conv_transpose([[[[0, 1], [2, 3]]]], [[[[0, 1], [2, 3]]]]).astype(int).tolist()
     [[[[0, 0, 1], [0, 4, 6], [4, 12, 9]]]]
     """
-    p = prepare("conv_transpose", input, weight, bias, stride, padding, output_padding, dilation, groups)
-    with np.errstate(all="ignore"):  # inf and NaN in, inf and NaN out, as torch: a result, not a warning
-        if method == "fast":
-            check_memory(transpose.fast_memory(p), memory_limit, "conv_transpose")
-            return p.finish(transpose.conv_transpose_fast(p))
-        return p.finish(views.conv_transpose_view(p, method, memory_limit))
+    p = plan("conv_transpose", input, weight, bias, stride, padding, output_padding, dilation, groups)
+    check_memory(
+        conv_transpose_memory(p, method),
+        memory_limit,
+        "conv_transpose" if method == "fast" else f"conv_transpose --method {method}",
+    )
+    p = p.converted()
+    if method == "fast":
+        return p.finish(transpose.conv_transpose_fast(p))
+    return p.finish(views.conv_transpose_view(p, method, None))
 
 
 @quiet
@@ -75,14 +94,14 @@ def conv(
     >>> conv([[0., 1, 2, 3]], [[[1., 1]]]).tolist()
     [[1.0, 3.0, 5.0]]
     """
-    p = prepare("conv", input, weight, bias, stride, padding, 0, dilation, groups)
-    check_memory(conv_memory(p), memory_limit, "conv")
-    with np.errstate(all="ignore"):
-        return p.finish(conv_forward(p))
+    p = plan("conv", input, weight, bias, stride, padding, 0, dilation, groups)
+    check_memory(CALL_OVERHEAD_BYTES + p.conversion_bytes() + conv_memory(p), memory_limit, "conv")
+    q = p.converted()
+    return q.finish(conv_forward(q))
 
 
 @quiet
-def verify(result: MatrixResult, seed: int = 0) -> float:
+def verify(result: MatrixResult, seed: int = 0, memory_limit: int | None = DEFAULT_MEMORY_LIMIT) -> float:
     """Multiply by a random tensor and compare with ``conv`` (or ``conv_transpose``); the largest difference."""
     rng = np.random.default_rng(seed)
     w = result.weight.astype(np.float64)
@@ -90,11 +109,21 @@ def verify(result: MatrixResult, seed: int = 0) -> float:
     if result.transposed:
         y = rng.standard_normal(result.output_shape)
         expected = conv_transpose(
-            y, w, None, result.stride, pads, result.output_padding, result.groups, result.dilation
+            y,
+            w,
+            None,
+            result.stride,
+            pads,
+            result.output_padding,
+            result.groups,
+            result.dilation,
+            memory_limit=memory_limit,
         )
         got = result.matrix.matvec(y.ravel())
     else:
         x = rng.standard_normal(result.input_shape)
-        expected = conv(x, w, None, result.stride, result.padding, result.dilation, result.groups)
+        expected = conv(
+            x, w, None, result.stride, result.padding, result.dilation, result.groups, memory_limit=memory_limit
+        )
         got = result.matrix.matvec(x.ravel())
     return float(np.abs(got - expected.ravel()).max(initial=0.0))

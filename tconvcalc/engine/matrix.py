@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -95,6 +95,59 @@ def matrix_from_weight(
     return SparseMatrix((cout * p_out, groups * cin_g * p_in), row, col, value)
 
 
+def build_memory(entries: int, positions_taps: int, itemsize: int) -> int:
+    """Peak bytes of :func:`matrix_from_weight` for ``entries`` candidate entries (``C_out * P_out * C_in/g *
+    taps``, an upper bound of the non-zeros) and ``positions_taps`` (``P_out * taps``): the flat input index and
+    mask (twice, while they are built), the full column index before masking, the kept rows, columns and values."""
+    return 2 * 9 * positions_taps + entries * (8 + 16 + itemsize)
+
+
+@dataclass(frozen=True)
+class MatrixPlan:
+    """What :func:`build` would make, known before anything is allocated: ``W``'s shape, its candidate entries
+    (``C_out * P_out * C_in/g * taps``, at least its non-zeros) and the peak bytes of building (and transposing) it."""
+
+    shape: tuple[int, int]
+    entries: int
+    peak: int
+    held: int  # bytes of W (rows, columns and values of every entry) once built
+    input_spatial: tuple[int, ...]
+    output_spatial: tuple[int, ...]
+
+
+def plan(
+    weight_shape: Sequence[int],
+    itemsize: int,
+    input_size: Sequence[int],
+    stride: sizes.IntArg = 1,
+    padding: sizes.PaddingArg = 0,
+    dilation: sizes.IntArg = 1,
+    groups: int = 1,
+    transpose: bool = False,
+) -> MatrixPlan:
+    """The size of :func:`build`'s matrix from the shapes alone (refusing what it would refuse), for the budget."""
+    dims = len(weight_shape) - 2
+    if not 1 <= dims <= 3:
+        raise LayerError(f"weight must have 3 to 5 axes (C_out, C_in/groups, *k), got shape {tuple(weight_shape)}")
+    size = tuple(input_size)
+    if len(size) not in (dims, dims + 1):
+        raise LayerError(f"input size {size} must be (C_in, *spatial) or spatial with {dims} dimensions")
+    if groups < 1 or weight_shape[0] % groups:
+        raise LayerError(f"groups={groups} must be positive and divide the weight's {weight_shape[0]} output channels")
+    spatial, k = size[-dims:], tuple(weight_shape[2:])
+    s, d = sizes.per_dim(stride, dims, "stride"), sizes.per_dim(dilation, dims, "dilation")
+    pads = sizes.resolve_conv_padding(padding, k, s, d)
+    out = sizes.conv_output_size(spatial, k, s, pads, d)
+    cout, cin_g = weight_shape[0], weight_shape[1]
+    p_in, p_out, taps = math.prod(spatial), math.prod(out), math.prod(k)
+    entries = cout * p_out * cin_g * taps
+    held = entries * (16 + itemsize)
+    peak = build_memory(entries, p_out * taps, itemsize)
+    if transpose:  # the sort order, the sort's buffer and the transposed copy beside W
+        peak = max(peak, 2 * held + entries * 16)
+    return MatrixPlan((cout * p_out, groups * cin_g * p_in), entries, peak, held, spatial, out)
+
+
 def conv_matrix(
     weight: Any,
     input_size: Sequence[int],
@@ -130,22 +183,58 @@ def conv_matrix(
     return matrix_from_weight(w, spatial, out, s, pads, d, groups)
 
 
+class SymbolicLabels(Sequence[str]):
+    """The labels ``w11, w12, ...`` of a symbolic weight's entries, each made when first asked for: a summary of
+    a huge W never makes its kernel's millions of labels."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.shape = shape
+        self.sep = "" if max(shape[2:]) <= 9 else ","
+        self._made: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return math.prod(self.shape)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        index %= len(self)
+        label = self._made.get(index)
+        if label is None:
+            rest, coords = index, []
+            for extent in reversed(self.shape):
+                rest, coord = divmod(rest, extent)
+                coords.append(coord)
+            co, ci, *tap = reversed(coords)
+            digits = self.sep.join(str(j + 1) for j in tap)
+            label = self._made[index] = f"w{digits}" if self.shape[:2] == (1, 1) else f"w[{co},{ci}]{digits}"
+        return label
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def symbolic_weight(
     kernel_size: Sequence[int], out_channels: int = 1, in_channels_per_group: int = 1
-) -> tuple[np.ndarray, list[str]]:
+) -> tuple[np.ndarray, SymbolicLabels]:
     """A weight whose values are 1-based indices into ``labels``: ``w11, w12, ...`` as textbooks write them.
 
     >>> weight, labels = symbolic_weight((2, 2))
-    >>> weight.tolist(), labels
+    >>> weight.tolist(), list(labels)
     ([[[[1, 2], [3, 4]]]], ['w11', 'w12', 'w21', 'w22'])
     """
     shape = (out_channels, in_channels_per_group, *kernel_size)
-    labels = []
-    for index in np.ndindex(*shape):
-        co, ci, tap = index[0], index[1], index[2:]
-        digits = "".join(str(j + 1) for j in tap) if max(kernel_size) <= 9 else ",".join(str(j + 1) for j in tap)
-        labels.append(f"w{digits}" if shape[:2] == (1, 1) else f"w[{co},{ci}]{digits}")
-    return np.arange(1, len(labels) + 1).reshape(shape), labels
+    return np.arange(1, math.prod(shape) + 1).reshape(shape), SymbolicLabels(shape)
 
 
 def overlap_counts(
@@ -183,7 +272,7 @@ class MatrixResult:
     def dims(self) -> int:
         return len(self.stride)
 
-    def dense(self, labels: list[str] | None = None, limit: int | None = DEFAULT_MEMORY_LIMIT) -> np.ndarray:
+    def dense(self, labels: Sequence[str] | None = None, limit: int | None = DEFAULT_MEMORY_LIMIT) -> np.ndarray:
         """The matrix as a dense array (of numbers, or of the ``labels`` of a symbolic weight), within the budget."""
         m = self.matrix
         check_memory(

@@ -38,6 +38,39 @@ class Problem:
         lay = self.layer
         return (self.x.shape[0], lay.out_channels or 0, *lay.output_spatial)
 
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The computing dtype: float32 when every operand is float32, float64 otherwise."""
+        return compute_dtype(self.x, self.w, self.bias)
+
+    @property
+    def out_size(self) -> int:
+        """Elements of the output, ``prod(out_shape)``."""
+        return math.prod(self.out_shape)
+
+    def conversion_bytes(self) -> int:
+        """Bytes that converting the operands to the computing dtype allocates (0 once converted)."""
+        dtype = self.dtype
+        return sum(a.size * dtype.itemsize for a in (self.x, self.w, self.bias) if a is not None and a.dtype != dtype)
+
+    def converted(self) -> Problem:
+        """The same problem with every operand in the computing dtype (no copy where it already is)."""
+        dtype = self.dtype
+        return Problem(
+            self.x.astype(dtype, copy=False),
+            self.w.astype(dtype, copy=False),
+            None if self.bias is None else self.bias.astype(dtype, copy=False),
+            self.layer,
+            self.batched,
+        )
+
+    def finish_bytes(self, result_itemsize: int, same_dtype: bool = True) -> int:
+        """Bytes :meth:`finish` allocates on top of a method's result (held): the bias sum, and a copy in the
+        computing dtype unless the result is known to be in it (bincount's may be float64 or, empty, int64)."""
+        size, item = self.out_size, self.dtype.itemsize
+        extra = size * max(result_itemsize, item) if self.bias is not None else 0
+        return extra + (0 if same_dtype else size * item)
+
     def finish(self, out: np.ndarray) -> np.ndarray:
         """Add the bias, drop the batch axis of unbatched input, make the result contiguous."""
         if self.bias is not None:
@@ -78,7 +111,24 @@ def prepare(
     dilation: sizes.IntArg = 1,
     groups: int = 1,
 ) -> Problem:
-    """Validate a call exactly as :func:`tconvcalc.layer.conv_transpose_layer` / ``conv_layer`` do."""
+    """Validate a call exactly as :func:`tconvcalc.layer.conv_transpose_layer` / ``conv_layer`` do, with the
+    operands converted to the computing dtype."""
+    return plan(operation, input, weight, bias, stride, padding, output_padding, dilation, groups).converted()
+
+
+def plan(
+    operation: str,
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: sizes.IntArg = 1,
+    padding: sizes.PaddingArg = 0,
+    output_padding: sizes.IntArg = 0,
+    dilation: sizes.IntArg = 1,
+    groups: int = 1,
+) -> Problem:
+    """Validate a call (as :func:`prepare`) without converting anything yet: the memory budget is checked
+    between the two, since converting int or float32 operands to float64 allocates."""
     x, w = _as_array(input, "input"), _as_array(weight, "weight")
     b = None if bias is None else _as_array(bias, "bias")
     dims = w.ndim - 2
@@ -120,14 +170,7 @@ def prepare(
         lay = layers.conv_transpose_layer(source, kernel, stride, padding, output_padding, dilation, groups, cout)
     else:
         lay = layers.conv_layer(source, kernel, stride, padding, dilation, groups, cout)
-    dtype = compute_dtype(x, w, b)
-    return Problem(
-        x.astype(dtype, copy=False),
-        w.astype(dtype, copy=False),
-        None if b is None else b.astype(dtype, copy=False),
-        lay,
-        batched,
-    )
+    return Problem(x, w, b, lay, batched)
 
 
 def conv_forward(p: Problem) -> np.ndarray:
@@ -154,8 +197,10 @@ def conv_forward(p: Problem) -> np.ndarray:
 
 
 def conv_memory(p: Problem) -> int:
-    """Bytes of the im2col patches and the output."""
-    lay = p.layer
-    n = p.x.shape[0]
-    patches = n * p.x.shape[1] * math.prod(lay.kernel_size) * math.prod(lay.output_spatial)
-    return int((patches + n * (lay.out_channels or 0) * math.prod(lay.output_spatial)) * p.x.dtype.itemsize)
+    """Peak bytes of :func:`conv_forward` and :meth:`Problem.finish`: the padded input (``np.pad`` copies it,
+    however large the padding), the im2col patches and the output."""
+    lay, item = p.layer, p.dtype.itemsize
+    n, cin = p.x.shape[0], p.x.shape[1]
+    padded = n * cin * math.prod(lay.full_size) if any(pb or pe for pb, pe in lay.padding) else 0
+    patches = n * cin * math.prod(lay.kernel_size) * math.prod(lay.output_spatial)
+    return int((padded + patches + p.out_size) * item + p.finish_bytes(item))

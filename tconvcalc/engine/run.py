@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from tconvcalc.core import sizes
-from tconvcalc.core.budget import DEFAULT_MEMORY_LIMIT
+from tconvcalc.core.budget import CALL_OVERHEAD_BYTES, DEFAULT_MEMORY_LIMIT, check_memory
 from tconvcalc.core.errors import LayerError, UsageError
 from tconvcalc.core.layer import LayerShape, conv_transpose_layer
 from tconvcalc.core.tensor import TensorShape
@@ -74,10 +75,39 @@ def difference(a: np.ndarray, b: np.ndarray) -> float:
     >>> difference(np.array([np.nan, np.inf, 1.0]), np.array([np.nan, np.inf, 1.5]))
     0.5
     """
-    a, b = a.astype(np.float64), b.astype(np.float64)
+    a, b = a.astype(np.float64, copy=False), b.astype(np.float64, copy=False)
     with np.errstate(invalid="ignore"):
         agree = (a == b) | (np.isnan(a) & np.isnan(b))
         return float(np.where(agree, 0.0, np.abs(a - b)).max(initial=0.0))
+
+
+OutputStep = tuple[str, Callable[[tuple[int, ...], int], int]]  # (what, bytes for (result shape, itemsize))
+
+
+def run_memory(
+    p: problem.Problem, method: str, check: bool, output: OutputStep | None, shape: tuple[int, ...]
+) -> tuple[int, str, str]:
+    """The peak bytes of a whole ``run``, what the run is, and the step that reaches the peak: the computation,
+    with ``check`` every other method beside the result and the differences, and the caller's ``output`` step
+    (printing ``--json``, say) beside the result of ``shape``."""
+    transposed = p.layer.operation == "conv_transpose"
+    held = p.out_size * p.dtype.itemsize
+    name = "conv_transpose" if transposed else "conv"
+    what = name if method == "fast" else f"{name} --method {method}"
+    main = (
+        functional.conv_transpose_memory(p, method)
+        if transposed
+        else CALL_OVERHEAD_BYTES + p.conversion_bytes() + problem.conv_memory(p)
+    )
+    steps = [(main, what)]
+    if check:
+        what = f"{name} --check (all four methods)"
+        steps += [(held + functional.conv_transpose_memory(p, m), f"method {m}") for m in functional.METHODS]
+        steps.append((2 * held + 3 * p.out_size * 8, "the differences"))  # the other result, as float64, minus, abs
+    if output is not None:
+        steps.append((held + output[1](shape, p.dtype.itemsize), f"{output[0]} of {math.prod(shape):,} values"))
+    need, step = max(steps, key=lambda item: item[0])
+    return need, what, step
 
 
 @functional.quiet
@@ -97,8 +127,12 @@ def run(
     method: str = "fast",
     check: bool = False,
     memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+    output: OutputStep | None = None,
 ) -> RunResult:
-    """Run a ConvTranspose (or, with ``transposed=False``, a Conv) on tensors in the CLI's layouts."""
+    """Run a ConvTranspose (or, with ``transposed=False``, a Conv) on tensors in the CLI's layouts.
+
+    Everything the call allocates, ``output`` (the caller's step that prints the result) included, is checked
+    against ``memory_limit`` before anything is computed: :func:`run_memory`."""
     n = infer_dims(weight, dims)
     x, w, bare = _layout(input, weight, n)
     if transposed:
@@ -109,35 +143,38 @@ def run(
                 source, w.shape[2:], stride, padding, output_padding, dilation, groups, w.shape[1] * groups, output_size
             )
             output_padding = derived.output_padding
-        out = functional.conv_transpose(
-            x, w, bias, stride, padding, output_padding, groups, dilation, method=method, memory_limit=memory_limit
-        )
-        prepared = problem.prepare("conv_transpose", x, w, bias, stride, padding, output_padding, dilation, groups)
+        planned = problem.plan("conv_transpose", x, w, bias, stride, padding, output_padding, dilation, groups)
     else:
         if method != "fast":
             raise UsageError(f"--method {method} explains the transposed convolution; the forward one has one method")
-        out = functional.conv(x, w, bias, stride, padding, dilation, groups, memory_limit=memory_limit)
-        prepared = problem.prepare("conv", x, w, bias, stride, padding, 0, dilation, groups)
-    checks: dict[str, float] = {}
-    tolerance = _tolerance(out.dtype, float(np.abs(out[np.isfinite(out)]).max(initial=0.0)))  # finite scale
-    if check:
-        if not transposed:
+        if check:
             raise UsageError("--check compares the four computations of the transposed convolution; drop --conv")
+        planned = problem.plan("conv", x, w, bias, stride, padding, 0, dilation, groups)
+    if method not in functional.METHODS:
+        raise UsageError(f"unknown method {method!r}; choose fast, scatter, matrix or zero-insert")
+    shape = planned.out_shape if planned.batched else planned.out_shape[1:]  # as returned below
+    if bare and shape[0] == 1:
+        shape = shape[1:]
+    needed, what, step = run_memory(planned, method, check, output, shape)
+    check_memory(needed, memory_limit, what, step)
+    if transposed:
+        out = functional.conv_transpose(
+            x, w, bias, stride, padding, output_padding, groups, dilation, method=method, memory_limit=None
+        )
+    else:
+        out = functional.conv(x, w, bias, stride, padding, dilation, groups, memory_limit=None)
+    checks: dict[str, float] = {}
+    finite = np.isfinite(out)  # the scale of the finite values (an infinite one would pass anything); a mask, no copy
+    scale = max(abs(float(out.max(initial=0.0, where=finite))), abs(float(out.min(initial=0.0, where=finite))))
+    tolerance = _tolerance(out.dtype, scale)
+    if check:
         for other in functional.METHODS:
             if other != method:
                 alt = functional.conv_transpose(
-                    x,
-                    w,
-                    bias,
-                    stride,
-                    padding,
-                    output_padding,
-                    groups,
-                    dilation,
-                    method=other,
-                    memory_limit=memory_limit,
+                    x, w, bias, stride, padding, output_padding, groups, dilation, method=other, memory_limit=None
                 )
                 checks[other] = difference(alt, out)
+                del alt
     if bare and out.shape[0] == 1:
         out = out[0]
-    return RunResult(out, prepared.layer, method, input, weight, checks, tolerance)
+    return RunResult(out, planned.layer, method, input, weight, checks, tolerance)

@@ -33,23 +33,38 @@ def phase_grid(lay: LayerShape) -> tuple[int, ...]:
     return tuple(-(-b // s) for b, s in zip(buffer_size(lay), lay.stride))
 
 
-def _tap_targets(lay: LayerShape, grid: tuple[int, ...]) -> list[tuple[int, int]]:
-    """For every tap in C order: (flat phase index, flat offset on the padded grid)."""
+def _tap_targets(lay: LayerShape, grid: tuple[int, ...]) -> list[tuple[tuple[int, ...], int]]:
+    """For every tap in C order: (its phase, the residues ``(j*d) mod s`` per dim; flat offset on the grid)."""
     strides = [math.prod(grid[k + 1 :]) for k in range(lay.dims)]
     targets = []
     for tap in np.ndindex(*lay.kernel_size):
-        phase = offset = 0
+        residues, offset = [], 0
         for j, d, s, g in zip(tap, lay.dilation, lay.stride, strides):
-            phase = phase * s + (j * d) % s
+            residues.append((j * d) % s)
             offset += (j * d) // s * g
-        targets.append((phase, offset))
+        targets.append((tuple(residues), offset))
     return targets
 
 
-def _phase_windows(lay: LayerShape) -> list[tuple[int, tuple[slice, ...], tuple[slice, ...]]]:
-    """For every phase present in the cropped output: (flat phase, output slices, grid slices)."""
+def used_phases(lay: LayerShape) -> list[tuple[int, ...]]:
+    """The phases some tap lands on, at most one per tap. The other ``prod(stride)`` phases hold only zeros
+    (and the bias): they are never visited, so a stride of 3000 costs no more than a stride of 2."""
+    per_dim = [sorted({(j * d) % s for j in range(k)}) for k, d, s in zip(lay.kernel_size, lay.dilation, lay.stride)]
+    return list(itertools.product(*per_dim))
+
+
+def used_phase_count(lay: LayerShape) -> int:
+    """``len(used_phases(lay))`` without listing them: tap residues ``j*d mod s`` cycle through the multiples of
+    ``gcd(d, s)``, so a dimension has ``min(k, s / gcd(d, s))`` of them."""
+    return math.prod(min(k, s // math.gcd(d, s)) for k, d, s in zip(lay.kernel_size, lay.dilation, lay.stride))
+
+
+def _phase_windows(
+    lay: LayerShape, phases: list[tuple[int, ...]]
+) -> list[tuple[int, tuple[slice, ...], tuple[slice, ...]]]:
+    """For every used phase present in the cropped output: (its index in ``phases``, output slices, grid slices)."""
     windows = []
-    for flat, residues in enumerate(itertools.product(*(range(s) for s in lay.stride))):
+    for index, residues in enumerate(phases):
         out_sl, grid_sl = [], []
         for r, s, (pb, _), size in zip(residues, lay.stride, lay.padding, lay.output_spatial):
             first = (r - pb) % s  # first output o with (o + pb) mod s == r
@@ -59,8 +74,13 @@ def _phase_windows(lay: LayerShape) -> list[tuple[int, tuple[slice, ...], tuple[
             out_sl.append(slice(first, None, s))
             grid_sl.append(slice((first + pb) // s, (first + pb) // s + count))
         else:
-            windows.append((flat, tuple(out_sl), tuple(grid_sl)))
+            windows.append((index, tuple(out_sl), tuple(grid_sl)))
     return windows
+
+
+def _chunk(n: int, cols_per_item: int, itemsize: int) -> int:
+    """Batch items per chunk: the GEMM result of one chunk stays within CHUNK_BYTES."""
+    return max(1, min(n, CHUNK_BYTES // max(1, cols_per_item * itemsize)))
 
 
 def conv_transpose_fast(p: Problem) -> np.ndarray:
@@ -84,18 +104,21 @@ def conv_transpose_fast(p: Problem) -> np.ndarray:
     )
     inner = math.prod(grid[1:])
     plane = (grid[0] + 1) * inner  # one spare outer row: a shifted window never runs off the end
-    phases = math.prod(lay.stride)
-    targets, windows = _tap_targets(lay, grid), _phase_windows(lay)
-    out = np.empty((n, groups, cout_g, *lay.output_spatial), dtype=x.dtype)
-    chunk = max(1, CHUNK_BYTES // max(1, groups * taps * cout_g * length * x.dtype.itemsize))
+    phases = used_phases(lay)
+    index = {residues: i for i, residues in enumerate(phases)}
+    targets = [(index[residues], offset) for residues, offset in _tap_targets(lay, grid)]
+    windows = _phase_windows(lay, phases)
+    every = len(phases) == math.prod(lay.stride)  # otherwise the phases no tap reaches hold zeros
+    out = (np.empty if every else np.zeros)((n, groups, cout_g, *lay.output_spatial), dtype=x.dtype)
+    chunk = _chunk(n, groups * taps * cout_g * length, x.dtype.itemsize)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         cols = np.matmul(wt, xp[start:stop].reshape(stop - start, groups, cin_g, length))
         cols = cols.reshape(stop - start, groups, taps, cout_g, length)
-        acc = np.zeros((stop - start, groups, phases, cout_g, plane), dtype=x.dtype)
+        acc = np.zeros((stop - start, groups, len(phases), cout_g, plane), dtype=x.dtype)
         for t, (phase, offset) in enumerate(targets):
             acc[:, :, phase, :, offset : offset + length] += cols[:, :, t]
-        grids = acc[..., : grid[0] * inner].reshape(stop - start, groups, phases, cout_g, *grid)
+        grids = acc.reshape(stop - start, groups, len(phases), cout_g, grid[0] + 1, *grid[1:])  # a view
         for phase, out_sl, grid_sl in windows:
             target: tuple[Any, ...] = (slice(start, stop), slice(None), slice(None), *out_sl)
             source: tuple[Any, ...] = (slice(None), slice(None), phase, slice(None), *grid_sl)
@@ -104,13 +127,15 @@ def conv_transpose_fast(p: Problem) -> np.ndarray:
 
 
 def fast_memory(p: Problem) -> int:
-    """Bytes the fast path allocates: the padded input, one chunk's GEMM result and grid, and the output."""
-    lay, item = p.layer, p.x.dtype.itemsize
+    """Peak bytes of :func:`conv_transpose_fast` and :meth:`Problem.finish`: the re-laid weight, the padded
+    input, the output, and one chunk's GEMM result and phase grids (used phases only)."""
+    lay, item = p.layer, p.dtype.itemsize
     n, cin, cout = p.x.shape[0], p.x.shape[1], lay.out_channels or 0
     grid = phase_grid(lay)
+    taps = math.prod(lay.kernel_size)
     length = lay.input_spatial[0] * math.prod(grid[1:])
-    per_item = cout * math.prod(lay.kernel_size) * length + cout * math.prod(lay.stride) * (grid[0] + 1) * math.prod(
-        grid[1:]
-    )
-    chunk = max(1, min(n, CHUNK_BYTES // max(1, per_item * item)))
-    return int((n * cin * length + chunk * per_item + n * cout * math.prod(lay.output_spatial)) * item)
+    padded = n * cin * length if length != math.prod(lay.input_spatial) else 0
+    cols = cout * taps * length
+    acc = cout * used_phase_count(lay) * (grid[0] + 1) * math.prod(grid[1:])
+    chunk = _chunk(n, cols, item)
+    return (p.w.size + padded + p.out_size + chunk * (cols + acc)) * item + p.finish_bytes(item)

@@ -15,7 +15,7 @@ import numpy as np
 
 from tconvcalc.core.budget import check_memory
 from tconvcalc.core.errors import UsageError
-from tconvcalc.engine.matrix import matrix_from_weight
+from tconvcalc.engine.matrix import build_memory, matrix_from_weight
 from tconvcalc.engine.problem import Problem, conv_forward, prepare
 
 
@@ -54,9 +54,19 @@ def scatter(p: Problem) -> np.ndarray:
 
 
 def scatter_memory(p: Problem) -> int:
-    lay = p.layer
-    count = p.x.shape[0] * p.x.shape[1] * math.prod(lay.input_spatial) * p.w.shape[1] * math.prod(lay.kernel_size)
-    return int(count * (8 + 8 + 1 + p.x.dtype.itemsize))
+    """Peak bytes of :func:`scatter` and :meth:`Problem.finish`: the (input element, tap) targets and mask, every
+    product, its output index, the kept entries, and bincount's float64 weights and output."""
+    lay, item = p.layer, p.dtype.itemsize
+    n, cin, cout_g = p.x.shape[0], p.x.shape[1], p.w.shape[1]
+    cin_g = cin // lay.groups
+    pairs = math.prod(lay.input_spatial) * math.prod(lay.kernel_size)  # (input element, tap)
+    products = n * cin * cout_g * pairs
+    index = products // cin_g * 8
+    kept = products * (8 + item + (8 if item != 8 else 0))  # index and value of each kept product; f64 weights
+    out = p.out_size * 8  # bincount's output, float64
+    return int(
+        max(2 * 9 * pairs, 9 * pairs + products * item + index + kept) + out + p.finish_bytes(8, same_dtype=False)
+    )
 
 
 def matrix(p: Problem) -> np.ndarray:
@@ -65,14 +75,23 @@ def matrix(p: Problem) -> np.ndarray:
     w_matrix = matrix_from_weight(
         p.w, lay.output_spatial, lay.input_spatial, lay.stride, lay.padding, lay.dilation, lay.groups
     )
+    transposed = w_matrix.T
+    del w_matrix  # one copy held while multiplying, not two
     y = p.x.reshape(p.x.shape[0], -1)
-    return w_matrix.T.matvec(y).reshape(p.out_shape)
+    return transposed.matvec(y).reshape(p.out_shape)
 
 
 def matrix_memory(p: Problem) -> int:
-    lay = p.layer
-    nnz = p.x.shape[1] * math.prod(lay.input_spatial) * p.w.shape[1] * math.prod(lay.kernel_size)
-    return int(nnz * (8 + 8 + 8 + p.x.dtype.itemsize) * 2)
+    """Peak bytes of :func:`matrix` and :meth:`Problem.finish`: building W (:func:`~tconvcalc.engine.matrix.build_memory`), its
+    transpose beside it (entries, sort order, the sort's own buffer), then the products and the float64 result."""
+    lay, item = p.layer, p.dtype.itemsize
+    entries = p.x.shape[1] * math.prod(lay.input_spatial) * p.w.shape[1] * math.prod(lay.kernel_size)
+    held = entries * (16 + item)
+    transpose = 2 * held + entries * 16
+    rows = p.out_size // p.x.shape[0]
+    multiply = held + entries * (2 * item + (8 if item != 8 else 0)) + 2 * p.out_size * 8 + rows * 8
+    build = build_memory(entries, math.prod(lay.input_spatial) * math.prod(lay.kernel_size), item)
+    return int(max(build, transpose, multiply) + p.finish_bytes(8, same_dtype=False))
 
 
 def zero_insert(p: Problem) -> np.ndarray:
@@ -108,13 +127,27 @@ def zero_insert(p: Problem) -> np.ndarray:
 
 
 def zero_insert_memory(p: Problem) -> int:
-    lay = p.layer
-    stretched = math.prod(
-        (i - 1) * s + 1 + 2 * d * (k - 1)
-        for i, s, d, k in zip(lay.input_spatial, lay.stride, lay.dilation, lay.kernel_size)
-    )
-    patches = p.x.shape[0] * p.x.shape[1] * math.prod(lay.kernel_size) * math.prod(lay.output_spatial)
-    return int((p.x.shape[0] * p.x.shape[1] * stretched * 2 + patches) * p.x.dtype.itemsize)
+    """Peak bytes of :func:`zero_insert` and :meth:`Problem.finish`, following its steps: the zero-inserted
+    input, each crop and pad (old and new copy side by side), the flipped kernel, the im2col patches, the output."""
+    lay, item = p.layer, p.dtype.itemsize
+    lead = p.x.shape[0] * p.x.shape[1]
+    extent = [(i - 1) * s + 1 for i, s in zip(lay.input_spatial, lay.stride)]
+    peak = current = lead * math.prod(extent)
+    for dim in range(lay.dims):
+        span = lay.dilation[dim] * (lay.kernel_size[dim] - 1)
+        begin = span - lay.padding[dim][0]
+        end = span - lay.padding[dim][1] + lay.output_padding[dim]
+        for cut in (min(begin, 0), min(end, 0)):
+            if cut:
+                extent[dim] += cut
+                new = lead * math.prod(extent)
+                peak, current = max(peak, current + new), new
+        extent[dim] += max(begin, 0) + max(end, 0)
+        new = lead * math.prod(extent)
+        peak, current = max(peak, current + new), new
+    patches = lead * math.prod(lay.kernel_size) * math.prod(lay.output_spatial)
+    compute = current + 2 * p.w.size + patches + p.out_size
+    return int(max(peak, compute) * item + p.finish_bytes(item))
 
 
 def conv_transpose_view(p: Problem, method: str, memory_limit: int | None) -> np.ndarray:
@@ -127,5 +160,5 @@ def conv_transpose_view(p: Problem, method: str, memory_limit: int | None) -> np
     if method not in table:
         raise UsageError(f"unknown method {method!r}; choose fast, scatter, matrix or zero-insert")
     compute, memory = table[method]
-    check_memory(memory(p), memory_limit, f"method {method}")
+    check_memory(memory(p), memory_limit, f"conv_transpose --method {method}")
     return compute(p)

@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tconvcalc.core.budget import MAX_CONFIG_BYTES, MAX_YAML_CONFIG_BYTES
 from tconvcalc.core.errors import UsageError
+from tconvcalc.io.bounded import read_capped, read_file
 from tconvcalc.io.parsing import guarded
 
 if sys.version_info >= (3, 11):
@@ -22,12 +24,17 @@ else:  # pragma: no cover
 
 
 def load(path: str) -> tuple[dict[str, Any], str]:
-    """The parsed config and its text."""
+    """The parsed config and its text; at most :data:`MAX_CONFIG_BYTES` (YAML :data:`MAX_YAML_CONFIG_BYTES`)
+    are read, since parsing takes about 100 (YAML 330) bytes of memory per byte of text."""
+    suffix = Path(path).suffix.lower()
+    cap = MAX_YAML_CONFIG_BYTES if suffix in (".yaml", ".yml") else MAX_CONFIG_BYTES
+    if path == "-":
+        data = read_capped(sys.stdin.buffer, "- (stdin)", cap, "a config")
+    else:
+        data = read_file(path, path, cap, "a config")
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
+    except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: cannot read it ({exc})") from None
     try:
         config = guarded(lambda t: _parse(t, path), text, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -10,7 +11,7 @@ from tconvcalc.core.errors import UsageError
 from tconvcalc.io.atomic import write_atomic
 
 
-def save_matrix(path: str, result: Any, labels: list[str] | None) -> None:
+def save_matrix(path: str, result: Any, labels: Sequence[str] | None) -> None:
     """Write ``result`` (an engine MatrixResult) to ``path`` by its suffix (any case), atomically."""
     import numpy as np
 
@@ -21,7 +22,7 @@ def save_matrix(path: str, result: Any, labels: list[str] | None) -> None:
         raise UsageError(f"--save {path!r}: unknown format {suffix or '(none)'}; use .npy, .csv, .npz or .json")
     if labels is not None and suffix in (".npy", ".csv"):
         raise UsageError(f"--save {path!r}: symbolic entries are text; use .json")
-    dense = result.dense(None) if suffix in (".npy", ".csv") else None  # within the budget, before writing
+    dense = result.dense(None, limit=None) if suffix in (".npy", ".csv") else None  # budgeted by the caller
 
     def write(stream: BinaryIO) -> None:
         if suffix == ".npz":

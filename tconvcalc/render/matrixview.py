@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,18 @@ import numpy as np
 SparseMatrix = Any
 
 TABLE_LIMIT = (48, 36)  # rows, columns beyond which a table is unreadable
+# What the other outputs allocate, measured with tracemalloc (tests/test_bounds.py holds them as upper bounds):
+JSON_BYTES_PER_ENTRY = 320  # --json, --save .json: row, col and value as Python objects, then text (at most 275)
+CELL_TEXT_BYTES = 96  # one cell of a --format dense|csv row while it is formatted and joined
+COO_CHUNK = 1 << 16  # --format coo writes this many entries at a time
+
+
+def labelled(values: np.ndarray, labels: Sequence[str]) -> list[str]:
+    """The label of each entry (``values`` are 1-based label indices), each distinct label made once."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    names = np.array([labels[int(v) - 1] for v in distinct.tolist()], dtype=object)
+    out: list[str] = names[inverse.reshape(-1)].tolist()
+    return out
 
 
 def position_labels(name: str, channels: int, spatial: tuple[int, ...]) -> list[str]:
@@ -45,7 +58,7 @@ def print_matrix(
     row_labels: list[str],
     col_labels: list[str],
     row_block: int,
-    labels: list[str] | None,
+    labels: Sequence[str] | None,
     precision: int,
 ) -> None:
     """A rich table: labelled rows and columns, zeros dimmed, a rule between output-channel blocks."""
@@ -113,7 +126,26 @@ def print_overlap(counts: np.ndarray, uniform: bool, kernel: Any, stride: Any, d
         )
 
 
-def emit(result: Any, fmt: str, labels: list[str] | None, precision: int) -> None:
+def output_memory(shape: tuple[int, int], entries: int, fmt: str, save: str | None, json_: bool) -> tuple[int, str]:
+    """Peak bytes of writing W (``shape``, at most ``entries`` non-zeros) as asked, and what it is: ``--json`` or
+    ``--save .json`` per entry, a dense form (``--format dense|csv|npy``, ``--save .npy|.csv``) per cell plus one
+    row's text, a table or summary per row. W itself is not counted: it is held already."""
+    from pathlib import Path
+
+    rows, cols = shape
+    steps = [(rows * 8, "the summary")]  # non-zeros per row (a table is at most 48 x 36)
+    suffix = Path(save).suffix.lower() if save else ""
+    if json_ or suffix == ".json":
+        steps.append((entries * JSON_BYTES_PER_ENTRY, f"the JSON of {entries:,} entries"))
+    if fmt in ("dense", "csv", "npy") or suffix in (".npy", ".csv"):
+        text = cols * CELL_TEXT_BYTES if fmt in ("dense", "csv") or suffix == ".csv" else 0
+        steps.append(
+            (rows * cols * 8 + text, f"a dense {rows:,} x {cols:,} matrix; use --format coo or --save FILE.npz")
+        )
+    return max(steps, key=lambda step: step[0])
+
+
+def emit(result: Any, fmt: str, labels: Sequence[str] | None, precision: int) -> None:
     """--format dense|coo|csv|npy on stdout."""
     import sys
 
@@ -123,8 +155,13 @@ def emit(result: Any, fmt: str, labels: list[str] | None, precision: int) -> Non
     m = result.matrix
     if fmt == "coo":
         sys.stdout.write("row,col,value\n")
-        values = [labels[int(v) - 1] for v in m.value] if labels else [number(float(v), False, 17) for v in m.value]
-        sys.stdout.writelines(f"{r},{c},{v}\n" for r, c, v in zip(m.row.tolist(), m.col.tolist(), values))
+        for start in range(0, m.nnz, COO_CHUNK):  # a chunk at a time: the entries never exist as text all at once
+            part = slice(start, start + COO_CHUNK)
+            chunk = m.value[part]
+            values = labelled(chunk, labels) if labels else [number(float(v), False, 17) for v in chunk]
+            sys.stdout.writelines(
+                f"{r},{c},{v}\n" for r, c, v in zip(m.row[part].tolist(), m.col[part].tolist(), values)
+            )
         return
     if fmt == "npy":
         if labels is not None:
@@ -133,7 +170,7 @@ def emit(result: Any, fmt: str, labels: list[str] | None, precision: int) -> Non
             raise UsageError("--format npy writes binary: redirect it to a file or use --save FILE.npy")
         np.save(sys.stdout.buffer, m.todense(), allow_pickle=False)
         return
-    dense = result.dense(labels)
+    dense = result.dense(labels, limit=None)  # within the budget cli/matrix checked first
     integral = labels is None and bool(np.all(dense == np.round(dense)))
     sep = "," if fmt == "csv" else " "
     for row in dense:

@@ -183,10 +183,11 @@ def print_inverse(inv: Any) -> None:
     for name in ("dim", "in", "conv out", "op", "inputs with the same conv output"):
         table.add_column(name, justify="left" if name.startswith("inputs") else "right")
     for dim, name in enumerate(dim_names(dims)):
-        lo, hi = inv.preimage[dim]
-        sizes = ", ".join(f"{size} (op {op})" for size, op in inv.restores[dim])
-        if len(inv.restores[dim]) > 4:
-            sizes = f"{inv.restores[dim][0][0]} (op 0) ... {hi} (op {inv.restores[dim][-1][1]})"
+        (lo, hi), (op_lo, op_hi) = inv.preimage[dim], inv.output_padding_range[dim]
+        if hi - lo < 4:
+            sizes = ", ".join(f"{lo + j} (op {op_lo + j})" for j in range(hi - lo + 1))
+        else:
+            sizes = f"{lo} (op {op_lo}) ... {hi:,} (op {op_hi:,}), {hi - lo + 1:,} sizes"
         table.add_row(
             *(
                 Text(c)
@@ -251,10 +252,9 @@ def print_solutions(sizes_in: Any, sizes_out: Any, per_dim: Any, top: int, conv:
     )
 
 
-def print_matrix_result(
-    result: Any, rows: list[str], cols: list[str], labels: list[str] | None, precision: int
-) -> None:
-    """``matrix`` for people: what W is, then the table (or a summary when it is too large)."""
+def print_matrix_result(result: Any, labels: Sequence[str] | None, precision: int) -> None:
+    """``matrix`` for people: what W is, then the table (or a summary when it is too large); the rows' and
+    columns' labels are made only for a table that is printed."""
     from rich.text import Text
 
     from tconvcalc.render import matrixview
@@ -278,6 +278,10 @@ def print_matrix_result(
             )
         )
     if matrixview.fits_table(m):
+        rows = matrixview.position_labels("y", result.output_shape[0], result.output_shape[1:])
+        cols = matrixview.position_labels("x", result.input_shape[0], result.input_shape[1:])
+        if result.transposed:
+            rows, cols = cols, rows
         block = math.prod(result.input_shape[1:] if result.transposed else result.output_shape[1:])
         matrixview.print_matrix(m, rows, cols, block, labels, precision)
     else:
@@ -291,6 +295,38 @@ REPORT_LAYOUTS = (  # the widest that fits the terminal is used; numbers and sha
     (("layer", "module", "output", "params", "status"), False),
     (("layer", "module", "output", "params", "status"), True),
 )
+REPORT_TABLE_ROWS = 1_000  # above this many layers, `check` prints its table as plain columns (rich: ~2 ms a row)
+_REPORT_HEADERS = ("layer", "module", "in -> out", "params", "MACs", "status")
+_REPORT_RIGHT = frozenset({"params", "MACs"})
+
+
+def _report_cells(step: Any) -> dict[str, str]:
+    """One row of the ``check`` table by column, user data escaped."""
+    shape_in = format_shape(tuple(step.input_shape)) if step.input_shape else "-"
+    shape_out = format_shape(tuple(step.output_shape)) if step.output_shape else "-"
+    return {
+        "layer": clean(step.name),
+        "module": clean(step.summary),
+        "in -> out": f"{shape_in} -> {shape_out}",
+        "output": shape_out,
+        "params": "-" if step.parameters is None else f"{step.parameters:,}",
+        "MACs": f"{step.macs:,}",
+        "status": step.status,
+    }
+
+
+def _print_plain_table(title: str, rows: list[dict[str, str]]) -> None:
+    """The table in rich's SIMPLE_HEAD layout, without rich: linear and fast for thousands of rows."""
+    headers = _REPORT_HEADERS
+    widths = [max(len(h), *(len(r[h]) for r in rows)) for h in headers]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [c.rjust(w) if h in _REPORT_RIGHT else c.ljust(w) for c, w, h in zip(cells, widths, headers)]
+        return ("  " + "   ".join(parts)).rstrip() + "\n"
+
+    out = [title + "\n", "\n", line(headers), " " + "─" * (sum(widths) + 3 * len(widths) - 1) + "\n"]
+    sys.stdout.writelines(out)
+    sys.stdout.writelines(line([r[h] for h in headers]) for r in rows)
 
 
 def _report_table(report: Any, columns: tuple[str, ...], wrap_text: bool) -> Any:
@@ -303,38 +339,37 @@ def _report_table(report: Any, columns: tuple[str, ...], wrap_text: bool) -> Any
         text_column = name in ("layer", "module")
         table.add_column(
             name,
-            justify="right" if name in ("params", "MACs") else "left",
+            justify="right" if name in _REPORT_RIGHT else "left",
             no_wrap=not (wrap_text and text_column),
             overflow="fold" if text_column else "ellipsis",
         )
     styles = {"ok": "green", "not reached": "dim"}
     for step in report.steps:
-        shape_in = format_shape(tuple(step.input_shape)) if step.input_shape else "-"
-        shape_out = format_shape(tuple(step.output_shape)) if step.output_shape else "-"
-        cells = {
-            "layer": Text(clean(step.name)),
-            "module": Text(clean(step.summary)),
-            "in -> out": Text(f"{shape_in} -> {shape_out}"),
-            "output": Text(shape_out),
-            "params": Text("-" if step.parameters is None else f"{step.parameters:,}"),
-            "MACs": Text(f"{step.macs:,}"),
-            "status": Text(step.status, style=styles.get(step.status, "bold red")),
-        }
-        table.add_row(*(cells[name] for name in columns))
+        cells = _report_cells(step)
+        table.add_row(
+            *(
+                Text(cells[name], style=styles.get(step.status, "bold red") if name == "status" else "")
+                for name in columns
+            )
+        )
     return table
 
 
 def print_report(report: Any) -> None:
     """``check`` for people: the shape through every layer, its status, totals and every failure with its fix.
-    The table takes the widest layout that fits the terminal (80 columns and up: no number ever wraps)."""
+    The table takes the widest layout that fits the terminal (80 columns and up: no number ever wraps); a
+    config of thousands of layers is printed as plain columns."""
     from rich.text import Text
 
     con = console()
-    for columns, wrap in REPORT_LAYOUTS:
-        table = _report_table(report, columns, wrap)
-        if fits(table) or wrap:
-            break
-    con.print(table)
+    if len(report.steps) > REPORT_TABLE_ROWS:
+        _print_plain_table(f"input {format_shape(tuple(report.input))}", [_report_cells(s) for s in report.steps])
+    else:
+        for columns, wrap in REPORT_LAYOUTS:
+            table = _report_table(report, columns, wrap)
+            if fits(table) or wrap:
+                break
+        con.print(table)
     total_p = sum(s.parameters or 0 for s in report.steps)
     total_m = sum(s.macs for s in report.steps)
     con.print(Text(f"total: {total_p:,} parameters, {total_m:,} MACs (per layer: --json)"))

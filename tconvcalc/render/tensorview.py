@@ -14,9 +14,17 @@ from tconvcalc.render.jsonout import dumps
 GRID_LIMIT = 24  # widest grid printed as a table; larger outputs get a summary
 
 
+_SCAN = 1 << 20  # values tested at a time: the test's temporaries stay small, whatever the array's size
+
+
 def is_integral(array: np.ndarray) -> bool:
     """True when every value is a finite whole number (then it prints as ``12``, not ``12.0``)."""
-    return bool(np.all(np.isfinite(array)) and np.all(array == np.round(array)))
+    flat = np.asarray(array).reshape(-1)
+    for start in range(0, flat.size, _SCAN):
+        part = flat[start : start + _SCAN]
+        if not (np.all(np.isfinite(part)) and np.all(part == np.round(part))):
+            return False
+    return True
 
 
 def to_nested(array: np.ndarray) -> Any:
@@ -27,6 +35,34 @@ def to_nested(array: np.ndarray) -> Any:
     if array.size == 0 or float(np.abs(array).max()) < 2.0**62:
         return array.astype(np.int64).tolist()
     return np.frompyfunc(int, 1, 1)(array).tolist()  # a float64 holds its integer exactly; int() keeps it
+
+
+# What printing a result allocates, measured with tracemalloc (tests/test_bounds.py holds these as upper bounds):
+# nested lists take a Python number and a list slot per value plus a list per row, and the JSON text is built,
+# joined and encoded (three copies of each number's at most 24 characters and its separator). CPython's JSON
+# encoder also keeps up to 100,000 small strings (about 80 bytes each) before it joins them.
+NUMBER_CHARS = 24  # the longest repr of a float64 (-2.2250738585072014e-308); int64 takes at most 20
+TEXT_BYTES_PER_VALUE = 32 + 3 * (NUMBER_CHARS + 2)
+TEXT_BYTES_PER_LIST = 80
+TEXT_ENCODER_BYTES = 100_000 * 80
+
+
+def text_memory(shape: tuple[int, ...], itemsize: int) -> int:
+    """Peak bytes of :func:`to_nested` plus ``json.dumps`` (``--json``, ``--plain``) of an array of ``shape``:
+    its values, its nested lists, the integrality test's temporaries.
+
+    >>> text_memory((1000,), 8)
+    8110080
+    """
+    values = math.prod(shape)
+    lists = sum(math.prod(shape[:k]) for k in range(len(shape)))  # the root, then one per row of each axis
+    return values * TEXT_BYTES_PER_VALUE + lists * TEXT_BYTES_PER_LIST + TEXT_ENCODER_BYTES
+
+
+def summary_memory(shape: tuple[int, ...], itemsize: int) -> int:
+    """Peak bytes of :func:`print_tensor` (grids when small, a summary otherwise): :func:`is_integral`'s rounded
+    copy and two boolean masks of at most ``_SCAN`` values (and a copy if the array is not contiguous)."""
+    return min(math.prod(shape), _SCAN) * (itemsize + 2)
 
 
 def compact(array: np.ndarray) -> str:
