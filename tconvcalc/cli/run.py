@@ -77,6 +77,7 @@ Examples:
   tconvcalc run "[1,2,3]" "[1,1,1]" -s 2 -p 1 --output-size 6 --json
   tconvcalc run "[[0,1],[2,3]]" "[[1,1],[1,1]]" -s 2 --check
   tconvcalc run "[[0,1],[2,3]]" "[[0,1],[2,3]]" -s 2 --explain
+  tconvcalc run "[1,2,3,4]" "[1,1,1]" --conv -p 2 --padding-mode reflect
 """
 
 
@@ -110,6 +111,14 @@ def run(
     dilation: Dilation = None,
     groups: Groups = None,
     conv: Conv = False,
+    padding_mode: Annotated[
+        str | None,
+        typer.Option(
+            "--padding-mode",
+            click_type=choices(("zeros", "reflect", "replicate", "circular")),
+            help="--conv: nn.Conv's padding_mode (how the input is padded; ConvTranspose has only zeros).",
+        ),
+    ] = None,
     method: Annotated[
         str | None,
         typer.Option(
@@ -158,6 +167,7 @@ def run(
         output_size=output_size,
         dilation=dilation,
         groups=groups,
+        padding_mode=padding_mode,
     )
     framework = ConventionOptions(convention, pads, auto_pad, output_shape, consistent, weight_layout, transpose_kernel)
     with errors():
@@ -202,6 +212,7 @@ def run(
             output_size=layer.given().get("output_size"),
             dilation=tokens.parse_per_dim(dilation or "1", n, "--dilation"),
             groups=groups or 1,
+            padding_mode=padding_mode or "zeros",
             method=method or "fast",
             check=check,
             memory_limit=limit,

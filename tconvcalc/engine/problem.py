@@ -77,6 +77,7 @@ def prepare(
     output_padding: sizes.IntArg = 0,
     dilation: sizes.IntArg = 1,
     groups: int = 1,
+    padding_mode: str = "zeros",
 ) -> Problem:
     """Validate a call exactly as :func:`tconvcalc.layer.conv_transpose_layer` / ``conv_layer`` do."""
     x, w = _as_array(input, "input"), _as_array(weight, "weight")
@@ -117,9 +118,11 @@ def prepare(
         check_bias(b.shape, cout)
     source = TensorShape(tuple(x.shape[2:]), channels=x.shape[1], batch=x.shape[0])
     if operation == "conv_transpose":
-        lay = layers.conv_transpose_layer(source, kernel, stride, padding, output_padding, dilation, groups, cout)
+        lay = layers.conv_transpose_layer(
+            source, kernel, stride, padding, output_padding, dilation, groups, cout, padding_mode=padding_mode
+        )
     else:
-        lay = layers.conv_layer(source, kernel, stride, padding, dilation, groups, cout)
+        lay = layers.conv_layer(source, kernel, stride, padding, dilation, groups, cout, padding_mode=padding_mode)
     dtype = compute_dtype(x, w, b)
     return Problem(
         x.astype(dtype, copy=False),
@@ -130,13 +133,19 @@ def prepare(
     )
 
 
+# torch's padding_mode (F.pad's modes, validated by core.layer.conv_layer) as numpy.pad's: reflect mirrors
+# without repeating the edge, replicate repeats the edge, circular wraps around (at most once).
+_NUMPY_PAD: dict[str, Any] = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
 def conv_forward(p: Problem) -> np.ndarray:
     """im2col + GEMM: gather every window of the padded input, then one GEMM per (batch, group)."""
     lay, x, w = p.layer, p.x, p.w
     n, groups, dims = x.shape[0], lay.groups, lay.dims
     cout_g, cin_g, kernel = w.shape[0] // groups, w.shape[1], w.shape[2:]
     pad = [(0, 0), (0, 0), *lay.padding]
-    xp = np.pad(x, pad) if any(pb or pe for pb, pe in lay.padding) else x
+    mode = _NUMPY_PAD[lay.padding_mode]
+    xp = np.pad(x, pad, mode=mode) if any(pb or pe for pb, pe in lay.padding) else x
     k_eff = tuple(sizes.effective_kernel(k, d) for k, d in zip(kernel, lay.dilation))
     windows = np.lib.stride_tricks.sliding_window_view(xp, k_eff, axis=tuple(range(2, 2 + dims)))
     pick: tuple[slice, ...] = (slice(None), slice(None))
@@ -154,8 +163,9 @@ def conv_forward(p: Problem) -> np.ndarray:
 
 
 def conv_memory(p: Problem) -> int:
-    """Bytes of the im2col patches and the output."""
+    """Bytes of the padded input, the im2col patches and the output."""
     lay = p.layer
     n = p.x.shape[0]
+    padded = n * p.x.shape[1] * math.prod(lay.full_size)
     patches = n * p.x.shape[1] * math.prod(lay.kernel_size) * math.prod(lay.output_spatial)
-    return int((patches + n * (lay.out_channels or 0) * math.prod(lay.output_spatial)) * p.x.dtype.itemsize)
+    return int((padded + patches + n * (lay.out_channels or 0) * math.prod(lay.output_spatial)) * p.x.dtype.itemsize)

@@ -94,6 +94,7 @@ def run(
     output_size: Sequence[int] | None = None,
     dilation: sizes.IntArg = 1,
     groups: int = 1,
+    padding_mode: str = "zeros",
     method: str = "fast",
     check: bool = False,
     memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
@@ -102,6 +103,10 @@ def run(
     n = infer_dims(weight, dims)
     x, w, bare = _layout(input, weight, n)
     if transposed:
+        if padding_mode != "zeros":  # torch's refusal, before any work
+            problem.prepare(
+                "conv_transpose", x, w, bias, stride, padding, output_padding, dilation, groups, padding_mode
+            )
         if output_size is not None:
             batched = x.ndim == n + 2
             source = TensorShape(tuple(x.shape[-n:]), x.shape[-n - 1], x.shape[0] if batched else None)
@@ -116,8 +121,10 @@ def run(
     else:
         if method != "fast":
             raise UsageError(f"--method {method} explains the transposed convolution; the forward one has one method")
-        out = functional.conv(x, w, bias, stride, padding, dilation, groups, memory_limit=memory_limit)
-        prepared = problem.prepare("conv", x, w, bias, stride, padding, 0, dilation, groups)
+        out = functional.conv(
+            x, w, bias, stride, padding, dilation, groups, padding_mode=padding_mode, memory_limit=memory_limit
+        )
+        prepared = problem.prepare("conv", x, w, bias, stride, padding, 0, dilation, groups, padding_mode)
     checks: dict[str, float] = {}
     tolerance = _tolerance(out.dtype, float(np.abs(out[np.isfinite(out)]).max(initial=0.0)))  # finite scale
     if check:

@@ -129,6 +129,8 @@ def print_run(result: Any, mode: str, explain: bool, precision: int) -> None:
             "method": result.method,
             "output_padding": list(lay.output_padding),
         }
+        if lay.operation == "conv":
+            doc["padding_mode"] = lay.padding_mode
         if result.checks:
             doc["check"] = {
                 "max_abs_difference": result.checks,
