@@ -28,6 +28,7 @@ PLACEMENT_REFUSES = (
     "scale_factor",
     "mode",
     "align_corners",
+    "recompute_scale_factor",
 )
 
 

@@ -36,6 +36,7 @@ FLAGS = {
     "scale_factor": "--scale-factor",
     "mode": "--mode",
     "align_corners": "--align-corners",
+    "recompute_scale_factor": "--recompute-scale-factor",
     "size": "--output-size",
     "dims": "--dims",
     "input": "SIZE",
@@ -65,6 +66,11 @@ class LayerOptions:
     scale_factor: str | None = None
     mode: str | None = None
     align_corners: bool | None = None
+    recompute_scale_factor: bool | None = None
+
+    def given_tokens(self) -> dict[str, Any]:
+        """The options given, as the tokens given (``None`` left out)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
     def given(self) -> dict[str, Any]:
         """The options given, under PyTorch's names, as typed values (tokens parsed)."""

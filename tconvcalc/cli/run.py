@@ -15,6 +15,7 @@ from tconvcalc.cli.app import (
     Explain,
     Groups,
     Json,
+    Kernel,
     OutputPadding,
     OutputShape,
     OutputSize,
@@ -27,8 +28,103 @@ from tconvcalc.cli.app import (
     errors,
     output_mode,
 )
-from tconvcalc.cli.options import ConventionOptions, LayerOptions
+from tconvcalc.cli.options import FLAGS, ConventionOptions, LayerOptions
 from tconvcalc.core.errors import LayerError, UsageError
+from tconvcalc.core.specs import UPSAMPLE_MODES
+
+LAYER_TYPES = ("maxpool", "avgpool", "maxunpool", "upsample")
+
+
+def _run_layer(
+    kind: str,
+    input: str,
+    key: str | None,
+    indices: str | None,
+    options: LayerOptions,
+    weight_path: dict[str, Any],
+    dims: int | None,
+    mode: str,
+    precision: int,
+    save: str | None,
+    limit: int,
+) -> None:
+    """run --layer: a pool, MaxUnpool or interpolate on INPUT, with torch 2.13's values."""
+    import numpy as np
+
+    from tconvcalc.core.specs import implied_dims
+    from tconvcalc.engine import resample
+    from tconvcalc.engine.problem import compute_dtype
+    from tconvcalc.io import tensorio
+
+    for flag, given in weight_path.items():
+        if given is not None:
+            raise UsageError(f"{flag} does not apply to run --layer {kind}")
+    if kind != "maxunpool" and indices is not None:
+        raise UsageError(f"--indices is MaxUnpool's: it does not apply to --layer {kind}", param="indices")
+    if kind == "maxunpool" and indices is None:
+        raise UsageError("--layer maxunpool needs --indices (MaxPool's return_indices)", param="indices")
+    spec = options.spec(kind)
+    x = tensorio.read_tensor(input, key, "INPUT")
+    n = dims or implied_dims(spec) or (1 if x.ndim == 1 else 2)
+    if x.ndim not in (n, n + 1, n + 2):
+        raise LayerError(
+            f"input of shape {x.shape}: with {n} spatial dimension(s) give {n}, {n + 1} (C, ...) or "
+            f"{n + 2} (N, C, ...) axes"
+        )
+    lead = x.ndim - n  # 0 bare, 1 (C, ...), 2 (N, C, ...)
+    batch = x.reshape((1,) * (2 - lead) + x.shape)
+    batch = batch.astype(compute_dtype(batch), copy=False)
+    found: np.ndarray | None = None
+    if kind == "maxpool":
+        out, found = resample.max_pool(spec, batch, lead != 1, limit)  # type: ignore[arg-type]
+        if not getattr(spec, "return_indices", False):
+            found = None
+    elif kind == "avgpool":
+        out = resample.avg_pool(spec, batch, lead != 1, limit)  # type: ignore[arg-type]
+    elif kind == "maxunpool":
+        assert indices is not None
+        idx = tensorio.read_tensor(indices, key, "--indices")
+        if idx.shape != x.shape:
+            raise LayerError(f"--indices of shape {idx.shape} must have INPUT's shape {x.shape}", param="indices")
+        out = resample.max_unpool(spec, batch, idx.reshape(batch.shape), lead != 1, limit)  # type: ignore[arg-type]
+    else:
+        if lead == 1:
+            raise LayerError(
+                "Upsample/interpolate needs a batched input (N, C, *spatial) or a bare one: PyTorch reads an "
+                f"unbatched (C, *spatial) tensor of {n + 1} axes as {n - 1}-D (N, C, ...)"
+            )
+        out = resample.interpolate(spec, batch, limit)  # type: ignore[arg-type]
+    out = out.reshape(out.shape[2 - lead :])
+    if found is not None:
+        found = found.reshape(found.shape[2 - lead :])
+    if save is not None:
+        tensorio.save_tensor(save, out)
+    _print_layer(resample.torch_layer_name(spec, n), out, found, n, mode, precision)
+
+
+def _print_layer(name: str, out: Any, found: Any, n: int, mode: str, precision: int) -> None:
+    from tconvcalc.render import tensorview
+
+    if mode == "plain":
+        typer.echo(tensorview.compact(out))
+        if found is not None:
+            typer.echo(tensorview.compact(found))
+    elif mode == "json":
+        from tconvcalc.render import jsonout
+
+        doc: dict[str, Any] = {
+            "layer": name,
+            "output_shape": list(out.shape),
+            "output": tensorview.to_nested(out),
+            "dtype": str(out.dtype),
+        }
+        if found is not None:
+            doc["indices"] = found.tolist()
+        jsonout.emit(doc)
+    else:
+        tensorview.print_tensor(out, n, precision, name)
+        if found is not None:
+            tensorview.print_tensor(found, n, precision, "indices (flat, per plane, as torch's return_indices)")
 
 
 def _run_convention(
@@ -92,13 +188,14 @@ def run(
         ),
     ],
     weight: Annotated[
-        str,
+        str | None,
         typer.Argument(
-            metavar="WEIGHT",
-            help="Weight tensor, as INPUT: a bare kernel or PyTorch's layout (C_in, C_out/groups, *k).",
+            metavar="[WEIGHT]",
+            help="Weight tensor, as INPUT: a bare kernel or PyTorch's layout (C_in, C_out/groups, *k); "
+            "none with --layer.",
             show_default=False,
         ),
-    ],
+    ] = None,
     bias: Annotated[str | None, typer.Option("--bias", help="Bias tensor of C_out values, as INPUT.")] = None,
     key: Annotated[str | None, typer.Option("--key", help="Array name inside .npz files.")] = None,
     dims: Annotated[
@@ -153,6 +250,49 @@ def run(
     memory_limit: Annotated[
         str, typer.Option("--memory-limit", help="Refuse work needing more memory than this (e.g. 512M, 4GiB).")
     ] = "1GiB",
+    layer_type: Annotated[
+        str | None,
+        typer.Option(
+            "--layer",
+            click_type=choices(LAYER_TYPES),
+            metavar="TYPE",
+            help="maxpool, avgpool, maxunpool or upsample on INPUT (no WEIGHT), with shape --layer's options.",
+        ),
+    ] = None,
+    kernel_size: Kernel = None,
+    ceil_mode: Annotated[
+        bool | None, typer.Option("--ceil-mode/--no-ceil-mode", help="Pooling: round the output size up.")
+    ] = None,
+    count_include_pad: Annotated[
+        bool | None, typer.Option("--count-include-pad/--no-count-include-pad", help="AvgPool: count padding.")
+    ] = None,
+    divisor_override: Annotated[
+        int | None, typer.Option("--divisor-override", help="AvgPool: divide by this instead of the window size.")
+    ] = None,
+    return_indices: Annotated[
+        bool | None,
+        typer.Option("--return-indices/--no-return-indices", help="MaxPool: also print the flat per-plane indices."),
+    ] = None,
+    indices: Annotated[
+        str | None, typer.Option("--indices", help="MaxUnpool: MaxPool's indices, as INPUT (a literal or a file).")
+    ] = None,
+    scale_factor: Annotated[
+        str | None, typer.Option("--scale-factor", help="Upsample: a float, or one per dimension (2,1.5).")
+    ] = None,
+    interp_mode: Annotated[
+        str | None,
+        typer.Option("--mode", click_type=choices(UPSAMPLE_MODES), help="Upsample's interpolation mode."),
+    ] = None,
+    align_corners: Annotated[
+        bool | None, typer.Option("--align-corners/--no-align-corners", help="Upsample: align_corners.")
+    ] = None,
+    recompute_scale_factor: Annotated[
+        bool | None,
+        typer.Option(
+            "--recompute-scale-factor/--no-recompute-scale-factor",
+            help="Upsample: interpolate with in/out instead of 1/scale_factor.",
+        ),
+    ] = None,
     json_: Json = False,
     plain: Annotated[bool, typer.Option("--plain", help="Print only the output, as one compact nested list.")] = False,
 ) -> None:
@@ -170,9 +310,44 @@ def run(
         padding_mode=padding_mode,
     )
     framework = ConventionOptions(convention, pads, auto_pad, output_shape, consistent, weight_layout, transpose_kernel)
+    resample_options = LayerOptions(
+        kernel_size=kernel_size,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+        divisor_override=divisor_override,
+        return_indices=return_indices,
+        scale_factor=scale_factor,
+        mode=interp_mode,
+        align_corners=align_corners,
+        recompute_scale_factor=recompute_scale_factor,
+    )
     with errors():
         mode = output_mode(json_, plain)
         limit = tensorio.parse_bytes(memory_limit)
+        if layer_type is not None:
+            weight_path = {
+                "WEIGHT": weight,
+                "--bias": bias,
+                "--conv": conv or None,
+                "--method": method,
+                "--check": check or None,
+                "--convention": convention,
+                "--pads": pads,
+                "--auto-pad": auto_pad,
+                "--output-shape": output_shape,
+                "--consistent-padding": consistent or None,
+                "--weight-layout": weight_layout,
+                "--transpose-kernel": transpose_kernel or None,
+                "--explain": explain or None,
+            }
+            options = LayerOptions(**{**layer.given_tokens(), **resample_options.given_tokens()})
+            _run_layer(layer_type, input, key, indices, options, weight_path, dims, mode, precision, save, limit)
+            return
+        for flag, token in {**resample_options.given_tokens(), "indices": indices}.items():
+            if token is not None:
+                raise UsageError(f"{FLAGS.get(flag, '--indices')} applies to run --layer, not to a convolution")
+        if weight is None:
+            raise UsageError("give WEIGHT (or --layer maxpool|avgpool|maxunpool|upsample, which take none)")
         x = tensorio.read_tensor(input, key, "INPUT")
         w = tensorio.read_tensor(weight, key, "WEIGHT")
         b = None if bias is None else tensorio.read_tensor(bias, key, "--bias").reshape(-1)
