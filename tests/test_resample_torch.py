@@ -6,6 +6,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 from helpers import invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -213,3 +214,23 @@ def test_run_layer_refusals():
         result = invoke(args)
         assert result.exit_code == code, (args, result.output)
         assert text in result.output, (args, result.output)
+
+
+@pytest.mark.parametrize(
+    ("shape", "scale", "mode"),
+    [
+        ((1, 1, 2, 2), (1.6, 1.1), "nearest"),  # 2-D: an unchanged axis is copied (nearest_idx)
+        ((2, 3, 3, 3), 2.1, "nearest"),  # 2-D: an exactly doubled axis is dst >> 1
+        ((1, 1, 2, 2, 2), 1.25, "nearest"),  # 3-D: no shortcut, floor(dst * 0.8)
+        ((1, 2, 3), 2.1, "nearest"),  # 1-D: no shortcut
+        ((1, 1, 2), 1.25, "linear"),  # linear: an unchanged axis is copied
+        ((1, 1, 2, 2), 1.25, "bicubic"),  # bicubic: not copied
+        ((1, 1, 7, 5), 0.3, "area"),
+    ],
+)
+def test_interpolate_kernel_quirks(torch, shape, scale, mode):
+    """Cases where torch's kernels differ from the textbook formula, pinned."""
+    x = np.arange(float(np.prod(shape))).reshape(shape) ** 1.5
+    spec = UpsampleSpec(scale_factor=scale, mode=mode)
+    expected = torch.nn.functional.interpolate(torch.from_numpy(x), scale_factor=scale, mode=mode)
+    _close(resample.interpolate(spec, x), expected.numpy())

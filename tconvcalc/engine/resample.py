@@ -7,8 +7,9 @@ budget is checked before any array is allocated.
 Where torch's CPU kernels do their index arithmetic in a particular precision, so does this module:
 
 * ``nearest``/``nearest-exact``: ``src = min(floor(dst * scale), in - 1)`` (``(dst + 0.5) * scale`` for exact)
-  in float32, ``scale = 1/scale_factor`` when a scale factor is used, else ``in/out``; an output of the same
-  size or exactly twice the input takes the shortcut ``dst`` or ``dst >> 1``, as torch's ``nearest_idx``.
+  in float32, ``scale = 1/scale_factor`` when a scale factor is used, else ``in/out``; in 2-D only, an axis
+  of the same size or exactly twice the input takes the shortcut ``dst`` or ``dst >> 1`` (torch's
+  ``nearest_idx``), whatever the scale factor.
 * ``linear``/``bilinear``/``trilinear``/``bicubic``: ``src = scale * (dst + 0.5) - 0.5`` (clamped at 0 except
   bicubic), or ``dst * (in-1)/(out-1)`` with ``align_corners``; in the input's precision (float32 or float64).
   bicubic is Keys' cubic convolution with ``A = -0.75`` and edge-clamped taps.
@@ -170,7 +171,7 @@ def _nearest_index(i: int, o: int, scale_factor: float | None, exact: bool, shor
     """torch's ``nearest_neighbor_compute_source_index`` (``floorf(dst * scale)`` in float32) and its exact
     variant (``floorf((dst + 0.5) * scale)``, the product in double), with the scale cast to float32.
 
-    ``shortcut``: torch's channels-last kernel (``nearest_idx``) copies an axis whose size is unchanged and
+    ``shortcut``: torch's 2-D kernel (``nearest_idx``) copies an axis whose size is unchanged and
     halves the index of one exactly doubled, whatever the scale factor."""
     dst = np.arange(o)
     if shortcut and o == i:
@@ -253,9 +254,8 @@ def interpolate(spec: UpsampleSpec, x: np.ndarray, memory_limit: int | None = No
     factors: tuple[float | None, ...] = pool.scales(spec.scale_factor, n) if use_scale else (None,) * n
     result = x
     align = bool(spec.align_corners)
-    # torch 2.13 runs 2-D and 3-D 'nearest' through its channels-last kernel when the (contiguous) input is
-    # also channels-last contiguous: one channel, or a single spatial position
-    shortcut = spec.mode == "nearest" and n >= 2 and (x.shape[1] == 1 or math.prod(spatial) == 1)
+    # torch 2.13's 2-D 'nearest' kernel (only the 2-D one: measured against torch) indexes with nearest_idx
+    shortcut = spec.mode == "nearest" and n == 2
     for dim, (i, o, f) in enumerate(zip(spatial, out, factors)):
         axis = 2 + dim
         if spec.mode in ("nearest", "nearest-exact"):
