@@ -221,6 +221,14 @@ Consistent = Annotated[
         "--consistent-padding", help="JAX: LO:HI pairs are the forward conv's padding (use_consistent_padding)."
     ),
 ]
+Cropping = Annotated[
+    str | None,
+    typer.Option(
+        "--cropping",
+        metavar="C|A,B|T,B,L,R|same",
+        help="MATLAB 'Cropping': an int, one per dimension, begin,end per dimension, or same.",
+    ),
+]
 Explain = Annotated[bool, typer.Option("--explain", help="Show the formula step by step with the numbers substituted.")]
 
 

@@ -11,6 +11,7 @@ from tconvcalc.core.conventions import (
     Placement,
     jax_placement,
     keras_placement,
+    matlab_placement,
     onnx_placement,
     tf_placement,
     torch_placement,
@@ -88,6 +89,14 @@ def placement(
         if op is not None:
             raise UsageError("tf.nn.conv2d_transpose has no output_padding: give --output-shape")
         return tf_placement(input_size, kernel_size, stride, padding or "SAME", output_shape, dilation)
+    if convention == "matlab":
+        if padding is not None:
+            raise UsageError("MATLAB's transposedConv layers take --cropping, not --padding", param="padding")
+        if op is not None:
+            raise UsageError("MATLAB's transposedConv layers have no output_padding: use --cropping [t b l r]")
+        token = (conv.cropping or "0").strip()
+        crop: str | tuple[int, ...] = token if token.lower() == "same" else tokens.parse_ints(token, "--cropping")
+        return matlab_placement(input_size, kernel_size, stride, crop, dilation)
     if op is not None:
         raise UsageError("jax.lax.conv_transpose has no output_padding: give explicit --padding LO:HI pairs")
     token = padding or "VALID"

@@ -147,6 +147,7 @@ class ConventionOptions:
     consistent: bool = False
     weight_layout: str | None = None
     transpose_kernel: bool = False
+    cropping: str | None = None
 
     @property
     def name(self) -> str:
@@ -155,7 +156,9 @@ class ConventionOptions:
     @property
     def placed(self) -> bool:
         """Whether the layer is described in another framework's terms (a placement, not torch's layer)."""
-        return self.name != "torch" or any(v is not None for v in (self.pads, self.auto_pad, self.output_shape))
+        return self.name != "torch" or any(
+            v is not None for v in (self.pads, self.auto_pad, self.output_shape, self.cropping)
+        )
 
     def check(self) -> None:
         """Refuse a framework option given with a convention that has no such option."""
@@ -168,3 +171,5 @@ class ConventionOptions:
             raise UsageError("--consistent-padding is JAX's use_consistent_padding: add --convention jax")
         if self.transpose_kernel and name != "jax":
             raise UsageError("--transpose-kernel is JAX's option: add --convention jax")
+        if self.cropping is not None and name != "matlab":
+            raise UsageError("--cropping is MATLAB's 'Cropping': add --convention matlab", param="cropping")

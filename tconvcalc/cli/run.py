@@ -11,6 +11,7 @@ from tconvcalc.cli.app import (
     Consistent,
     Conv,
     Convention,
+    Cropping,
     Dilation,
     Explain,
     Groups,
@@ -134,7 +135,7 @@ def _run_convention(
     from tconvcalc.cli import conventions
     from tconvcalc.engine import relayout
 
-    if framework.name in ("keras", "tf", "jax") and layer.groups not in (None, 1):
+    if framework.name in ("keras", "tf", "jax", "matlab") and layer.groups not in (None, 1):
         raise UsageError(f"--groups: {framework.name} has no groups in its transposed convolution")
     w = relayout.torch_weight(w, n, framework.name, framework.weight_layout, framework.transpose_kernel)
     p = conventions.placement(framework, layer, tuple(x.shape[-n:]), tuple(w.shape[2:]))
@@ -235,6 +236,7 @@ def run(
     auto_pad: AutoPad = None,
     output_shape: OutputShape = None,
     consistent: Consistent = False,
+    cropping: Cropping = None,
     weight_layout: Annotated[
         str | None,
         typer.Option("--weight-layout", help="Kernel axes, e.g. IOHW (torch, onnx), HWOI (keras, tf), HWIO (jax)."),
@@ -309,7 +311,9 @@ def run(
         groups=groups,
         padding_mode=padding_mode,
     )
-    framework = ConventionOptions(convention, pads, auto_pad, output_shape, consistent, weight_layout, transpose_kernel)
+    framework = ConventionOptions(
+        convention, pads, auto_pad, output_shape, consistent, weight_layout, transpose_kernel, cropping
+    )
     resample_options = LayerOptions(
         kernel_size=kernel_size,
         ceil_mode=ceil_mode,
@@ -336,6 +340,7 @@ def run(
                 "--auto-pad": auto_pad,
                 "--output-shape": output_shape,
                 "--consistent-padding": consistent or None,
+                "--cropping": cropping,
                 "--weight-layout": weight_layout,
                 "--transpose-kernel": transpose_kernel or None,
                 "--explain": explain or None,

@@ -17,6 +17,7 @@ from tconvcalc.cli.app import (
     Consistent,
     Conv,
     Convention,
+    Cropping,
     Dilation,
     Dims,
     Explain,
@@ -132,6 +133,7 @@ def shape(
     auto_pad: AutoPad = None,
     output_shape: OutputShape = None,
     consistent: Consistent = False,
+    cropping: Cropping = None,
     explain: Explain = False,
     json_: Json = False,
     plain: Plain = False,
@@ -156,7 +158,7 @@ def shape(
         mode=interp_mode,
         align_corners=align_corners,
     )
-    framework = ConventionOptions(convention, pads, auto_pad, output_shape, consistent)
+    framework = ConventionOptions(convention, pads, auto_pad, output_shape, consistent, cropping=cropping)
     with errors():
         mode = output_mode(json_, plain)
         if batch is not None:

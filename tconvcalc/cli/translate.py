@@ -9,6 +9,7 @@ import typer
 from tconvcalc.cli.app import (
     AutoPad,
     Consistent,
+    Cropping,
     Dilation,
     Dims,
     Groups,
@@ -60,6 +61,7 @@ def translate(
     auto_pad: AutoPad = None,
     output_shape: OutputShape = None,
     consistent: Consistent = False,
+    cropping: Cropping = None,
     json_: Json = False,
     plain: Annotated[
         bool, typer.Option("--plain", help="Print only the exact PyTorch layer, or 'none' if there is none.")
@@ -83,7 +85,7 @@ def translate(
     )
     with errors():
         source = TensorShape.read(tokens.parse_ints(size, "SIZE"), dims, implied=layer.implied_dims())
-        framework = ConventionOptions(convention, pads, auto_pad, output_shape, consistent)
+        framework = ConventionOptions(convention, pads, auto_pad, output_shape, consistent, cropping=cropping)
         p = conventions.placement(framework, layer, source.spatial)
         cin, cout = channels_for(source, out_channels, groups or 1)
         t = translation.translate(p, groups or 1, cin, cout)

@@ -1,4 +1,4 @@
-"""One transposed convolution in five conventions: PyTorch, ONNX, Keras, TensorFlow and JAX.
+"""One transposed convolution in six conventions: PyTorch, ONNX, Keras, TensorFlow, JAX and MATLAB.
 
 Every convention reduces, per spatial dimension, to a *placement*: the crop ``(begin, end)`` of the full output
 ``F = (i-1)*s + d*(k-1) + 1``; a negative crop appends that many zeros (positions no kernel window reaches).
@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from tconvcalc.core import sizes
 from tconvcalc.core.errors import LayerError, UsageError
 
-CONVENTIONS = ("torch", "onnx", "keras", "tf", "jax")
+CONVENTIONS = ("torch", "onnx", "keras", "tf", "jax", "matlab")
 Crops = tuple[tuple[int, int], ...]
 
 
@@ -316,6 +316,78 @@ def jax_placement(
     return _checked(Placement("jax", i, k, s, d, tuple(crops)))
 
 
+MATLAB_SAME_NOTE = (
+    "an odd 'same' cropping total crops the extra row/column at the end (bottom/right/back): this follows "
+    "MathWorks' documentation (as for convolution2dLayer's 'same' padding), unverified against MATLAB itself"
+)
+
+
+def matlab_placement(
+    input_size: Sequence[int],
+    kernel_size: sizes.IntArg,
+    stride: sizes.IntArg = 1,
+    cropping: str | Sequence[int] = (0,),
+    dilation: sizes.IntArg = 1,
+) -> Placement:
+    """MATLAB ``transposedConv1d/2d/3dLayer(filterSize, numFilters, 'Stride', s, 'Cropping', c)``.
+
+    ``out = s*(in-1) + filterSize - (crop_begin + crop_end)``. ``cropping`` is one int (every side), one per
+    dimension (``[a b]``: top/bottom = a, left/right = b), two per dimension (``[t b l r]``), or ``'same'``
+    (``out = in*s``; see :data:`MATLAB_SAME_NOTE` for an odd total). The layers have no dilation.
+
+    >>> matlab_placement((8, 8), 4, 2, 1).output_size, matlab_placement((5,), 4, 3, "same").crops
+    ((16, 16), ((0, 1),))
+    """
+    i, k, s, d = _common(input_size, kernel_size, stride, dilation)
+    n = len(i)
+    if any(v != 1 for v in d):
+        raise UsageError(
+            f"transposedConv{n}dLayer has no dilation (DilationFactor is convolution{n}dLayer's)", param="dilation"
+        )
+    notes: list[str] = []
+    if isinstance(cropping, str):
+        if cropping.lower() != "same":
+            raise UsageError(f"Cropping={cropping!r}: use 'same', an int, [a b] or [t b l r]", param="cropping")
+        crops = []
+        for ii, kk, ss in zip(i, k, s):
+            total = sizes.full_size(ii, kk, ss, 1) - ii * ss  # k - s
+            if total < 0:
+                raise LayerError(
+                    f"Cropping='same' needs filterSize >= Stride to give inputSize*Stride (filter {kk}, stride {ss})",
+                    param="cropping",
+                )
+            crops.append((total // 2, total - total // 2))
+            if total % 2:
+                notes.append(MATLAB_SAME_NOTE)
+        return _checked(Placement("matlab", i, k, s, d, tuple(crops), tuple(dict.fromkeys(notes))))
+    values = list(cropping)
+    if any(v < 0 for v in values):
+        raise LayerError(f"Cropping must be nonnegative, got {values}", param="cropping")
+    if len(values) == 1:
+        pairs = [(values[0], values[0])] * n
+    elif len(values) == n:
+        pairs = [(v, v) for v in values]
+    elif len(values) == 2 * n:
+        pairs = [(values[2 * dim], values[2 * dim + 1]) for dim in range(n)]
+    else:
+        raise UsageError(
+            f"Cropping has {len(values)} values: give 1, {n} (one per dimension) or {2 * n} (begin and end per "
+            "dimension, e.g. [t b l r])",
+            param="cropping",
+        )
+    return _checked(Placement("matlab", i, k, s, d, tuple(pairs)))
+
+
+def matlab_cropping(p: Placement) -> str | None:
+    """The ``'Cropping'`` value giving placement ``p`` exactly, or None (negative crops, dilation)."""
+    if any(v != 1 for v in p.dilation) or any(b < 0 or e < 0 for b, e in p.crops):
+        return None
+    if all(b == e for b, e in p.crops):
+        values = [b for b, _ in p.crops]
+        return str(values[0]) if len(set(values)) == 1 else "[" + " ".join(map(str, values)) + "]"
+    return "[" + " ".join(f"{b} {e}" for b, e in p.crops) + "]"
+
+
 def torch_equivalent(p: Placement) -> tuple[int, ...] | None:
     """PyTorch's (padding..., output_padding...) realising the placement exactly, or None."""
     pad, op = [], []
@@ -341,11 +413,12 @@ def torch_same_shape(p: Placement) -> tuple[tuple[int, ...], tuple[int, ...]] | 
 
 
 SPATIAL_LETTERS = {1: "W", 2: "HW", 3: "DHW"}
-DEFAULT_LAYOUT = {"torch": "IO*", "onnx": "IO*", "keras": "*OI", "tf": "*OI", "jax": "*IO"}
+DEFAULT_LAYOUT = {"torch": "IO*", "onnx": "IO*", "keras": "*OI", "tf": "*OI", "jax": "*IO", "matlab": "*OI"}
 
 
 def default_layout(convention: str, dims: int) -> str:
-    """The kernel layout each framework uses: ``IOHW`` (PyTorch, ONNX), ``HWOI`` (Keras, TF), ``HWIO`` (JAX)."""
+    """The kernel layout each framework uses: ``IOHW`` (PyTorch, ONNX), ``HWOI`` (Keras, TF, MATLAB's
+    ``FilterSize x NumFilters x NumChannels``), ``HWIO`` (JAX)."""
     return DEFAULT_LAYOUT[convention].replace("*", SPATIAL_LETTERS[dims])
 
 

@@ -462,6 +462,7 @@ def print_translation(doc: dict[str, Any]) -> None:
         ("Keras", doc["keras"] or "no exact equivalent ('valid'/'same' with any output_padding place it differently)"),
         ("TF", doc["tf"] or "no exact equivalent (SAME/VALID with this output_shape place it differently)"),
         ("JAX", doc["jax"]),
+        ("MATLAB", doc["matlab"] or "no exact equivalent (Cropping cannot append zeros; no dilation or groups)"),
     ]
     for name, text in rows:
         con.print(Text(f"{name + ':':9}{text}"))
