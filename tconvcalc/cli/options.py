@@ -95,7 +95,7 @@ class LayerOptions:
         counts = []
         for key in ("kernel_size", "stride", "dilation", "output_padding", "padding"):
             token = getattr(self, key)
-            if token is not None and token.strip().lower() not in ("same", "valid"):
+            if token is not None and token.strip().lower() not in ("same", "valid") and "[" not in token:
                 parts = token.replace("x", ",").split(",")
                 if len(parts) >= 2:
                     counts.append(len(parts))
@@ -148,6 +148,14 @@ class ConventionOptions:
     weight_layout: str | None = None
     transpose_kernel: bool = False
     cropping: str | None = None
+    layout: str | None = None
+
+    @property
+    def channel_layout(self) -> str:
+        """The layout SIZE, --output-shape and tensors are read in: --layout, else the framework's default."""
+        from tconvcalc.core.conventions import DEFAULT_CHANNEL_LAYOUT
+
+        return self.layout or DEFAULT_CHANNEL_LAYOUT.get(self.name, "channels_first")
 
     @property
     def name(self) -> str:
@@ -157,7 +165,7 @@ class ConventionOptions:
     def placed(self) -> bool:
         """Whether the layer is described in another framework's terms (a placement, not torch's layer)."""
         return self.name != "torch" or any(
-            v is not None for v in (self.pads, self.auto_pad, self.output_shape, self.cropping)
+            v is not None for v in (self.pads, self.auto_pad, self.output_shape, self.cropping, self.layout)
         )
 
     def check(self) -> None:

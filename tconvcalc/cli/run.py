@@ -17,6 +17,7 @@ from tconvcalc.cli.app import (
     Groups,
     Json,
     Kernel,
+    Layout,
     OutputPadding,
     OutputShape,
     OutputSize,
@@ -132,17 +133,25 @@ def _run_convention(
     x: Any, w: Any, b: Any, n: int, framework: ConventionOptions, layer: LayerOptions, memory_limit: int
 ) -> tuple[Any, Any]:
     """run --convention: the kernel in the framework's layout, the framework's crop of the full output."""
+    import numpy as np
+
     from tconvcalc.cli import conventions
     from tconvcalc.engine import relayout
 
     if framework.name in ("keras", "tf", "jax", "matlab") and layer.groups not in (None, 1):
         raise UsageError(f"--groups: {framework.name} has no groups in its transposed convolution")
     w = relayout.torch_weight(w, n, framework.name, framework.weight_layout, framework.transpose_kernel)
+    last = framework.channel_layout == "channels_last" and x.ndim > n
+    if last:  # (N,) *spatial, C -> (N,) C, *spatial
+        x = np.moveaxis(x, -1, x.ndim - n - 1)
     p = conventions.placement(framework, layer, tuple(x.shape[-n:]), tuple(w.shape[2:]))
-    return relayout.run_placement(x, w, b, p, layer.groups or 1, memory_limit), p
+    out = relayout.run_placement(x, w, b, p, layer.groups or 1, memory_limit)
+    if last and out.ndim > n:
+        out = np.ascontiguousarray(np.moveaxis(out, out.ndim - n - 1, -1))
+    return out, p
 
 
-def _print_convention(out: Any, p: Any, n: int, mode: str, precision: int) -> None:
+def _print_convention(out: Any, p: Any, n: int, mode: str, precision: int, layout: str) -> None:
     from tconvcalc.render import tensorview
 
     if mode == "plain":
@@ -157,6 +166,7 @@ def _print_convention(out: Any, p: Any, n: int, mode: str, precision: int) -> No
             "output": tensorview.to_nested(out),
             "dtype": str(out.dtype),
             "crops": [list(c) for c in p.crops],
+            "layout": layout,
             "notes": list(p.notes),
         }
         jsonout.emit(doc)
@@ -237,6 +247,7 @@ def run(
     output_shape: OutputShape = None,
     consistent: Consistent = False,
     cropping: Cropping = None,
+    layout: Layout = None,
     weight_layout: Annotated[
         str | None,
         typer.Option("--weight-layout", help="Kernel axes, e.g. IOHW (torch, onnx), HWOI (keras, tf), HWIO (jax)."),
@@ -312,7 +323,7 @@ def run(
         padding_mode=padding_mode,
     )
     framework = ConventionOptions(
-        convention, pads, auto_pad, output_shape, consistent, weight_layout, transpose_kernel, cropping
+        convention, pads, auto_pad, output_shape, consistent, weight_layout, transpose_kernel, cropping, layout
     )
     resample_options = LayerOptions(
         kernel_size=kernel_size,
@@ -341,6 +352,7 @@ def run(
                 "--output-shape": output_shape,
                 "--consistent-padding": consistent or None,
                 "--cropping": cropping,
+                "--layout": layout,
                 "--weight-layout": weight_layout,
                 "--transpose-kernel": transpose_kernel or None,
                 "--explain": explain or None,
@@ -369,7 +381,7 @@ def run(
             out, p = _run_convention(x, w, b, n, framework, layer, limit)
             if save is not None:
                 tensorio.save_tensor(save, out)
-            _print_convention(out, p, n, mode, precision)
+            _print_convention(out, p, n, mode, precision, framework.channel_layout)
             return
         framework.check()
         if framework.weight_layout is not None:

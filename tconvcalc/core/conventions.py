@@ -16,6 +16,42 @@ from tconvcalc.core.errors import LayerError, UsageError
 
 CONVENTIONS = ("torch", "onnx", "keras", "tf", "jax", "matlab")
 Crops = tuple[tuple[int, int], ...]
+LAYOUTS = ("channels_first", "channels_last")
+# The layout each framework reads shapes and tensors in by default (Keras' image_data_format default, TF's NHWC,
+# MATLAB's h x w x c x n); PyTorch, ONNX and JAX's lax default (NCHW) are channels-first.
+DEFAULT_CHANNEL_LAYOUT = {
+    "torch": "channels_first",
+    "onnx": "channels_first",
+    "jax": "channels_first",
+    "keras": "channels_last",
+    "tf": "channels_last",
+    "matlab": "channels_last",
+}
+
+
+def to_channels_first(values: Sequence[int], dims: int, layout: str) -> tuple[int, ...]:
+    """A shape of ``dims`` spatial sizes in ``layout`` as ``(N, C, *spatial)`` order (the channels moved to
+    just before the spatial sizes); a shape without channels is unchanged.
+
+    >>> to_channels_first((2, 8, 8, 4), 2, "channels_last"), to_channels_first((8, 8, 4), 2, "channels_last")
+    ((2, 4, 8, 8), (4, 8, 8))
+    """
+    values = tuple(values)
+    if layout == "channels_first" or len(values) <= dims:
+        return values
+    return (*values[: len(values) - dims - 1], values[-1], *values[len(values) - dims - 1 : -1])
+
+
+def from_channels_first(values: Sequence[int], dims: int, layout: str) -> tuple[int, ...]:
+    """The inverse of :func:`to_channels_first`.
+
+    >>> from_channels_first((2, 4, 8, 8), 2, "channels_last")
+    (2, 8, 8, 4)
+    """
+    values = tuple(values)
+    if layout == "channels_first" or len(values) <= dims:
+        return values
+    return (*values[: len(values) - dims - 1], *values[len(values) - dims :], values[len(values) - dims - 1])
 
 
 @dataclass(frozen=True)
@@ -249,12 +285,36 @@ def tf_placement(
     input_size: Sequence[int],
     kernel_size: sizes.IntArg,
     stride: sizes.IntArg,
-    padding: str,
+    padding: str | Sequence[Sequence[int]],
     output_shape: Sequence[int],
     dilation: sizes.IntArg = 1,
 ) -> Placement:
-    """``tf.nn.conv{n}d_transpose``: the gradient of a SAME/VALID conv from ``output_shape`` back to the input."""
+    """``tf.nn.conv{n}d_transpose``: the gradient of a SAME/VALID conv from ``output_shape`` back to the input.
+
+    ``padding`` may also be explicit ``(before, after)`` pairs per spatial dimension (TF's
+    ``[[0, 0], [1, 1], [1, 1], [0, 0]]`` with the batch and channel pairs removed): the forward convolution's
+    padding, so the crop starts at ``before`` and the output must be one the padded conv maps to the input.
+    """
     i, k, s, d = _common(input_size, kernel_size, stride, dilation)
+    if not isinstance(padding, str):
+        pairs = [tuple(p) for p in padding]
+        if len(pairs) != len(i) or any(len(p) != 2 or min(p) < 0 for p in pairs):
+            raise UsageError(f"explicit padding needs {len(i)} non-negative (before, after) pairs, got {pairs}")
+        if len(output_shape) != len(i):
+            raise UsageError(
+                f"output_shape has {len(output_shape)} values but the layer has {len(i)} spatial dimensions"
+            )
+        crops = []
+        for dim, (ii, kk, ss, dd, o, (pb, pe)) in enumerate(zip(i, k, s, d, output_shape, pairs)):
+            ke = sizes.effective_kernel(kk, dd)
+            computed = (o + pb + pe - ke) // ss + 1 if o + pb + pe >= ke else 0
+            if computed != ii:
+                raise LayerError(
+                    f"Conv2DBackpropInput: Size of out_backprop doesn't match computed: actual = {ii}, "
+                    f"computed = {computed} (dim {dim}; output_shape {o} with explicit padding ({pb}, {pe}))"
+                )
+            crops.append((pb, sizes.full_size(ii, kk, ss, dd) - o - pb))
+        return _checked(Placement("tf", i, k, s, d, tuple(crops)))
     mode = padding.upper()
     if mode not in ("SAME", "VALID"):
         raise UsageError(f"padding={padding!r}: tf.nn.conv2d_transpose takes SAME or VALID (or explicit pairs)")
