@@ -386,7 +386,7 @@ def matlab_placement(
     input_size: Sequence[int],
     kernel_size: sizes.IntArg,
     stride: sizes.IntArg = 1,
-    cropping: str | Sequence[int] = (0,),
+    cropping: str | int | Sequence[int] = 0,
     dilation: sizes.IntArg = 1,
 ) -> Placement:
     """MATLAB ``transposedConv1d/2d/3dLayer(filterSize, numFilters, 'Stride', s, 'Cropping', c)``.
@@ -420,7 +420,7 @@ def matlab_placement(
             if total % 2:
                 notes.append(MATLAB_SAME_NOTE)
         return _checked(Placement("matlab", i, k, s, d, tuple(crops), tuple(dict.fromkeys(notes))))
-    values = list(cropping)
+    values = [cropping] if isinstance(cropping, int) else list(cropping)
     if any(v < 0 for v in values):
         raise LayerError(f"Cropping must be nonnegative, got {values}", param="cropping")
     if len(values) == 1:
