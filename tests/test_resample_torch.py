@@ -234,3 +234,35 @@ def test_interpolate_kernel_quirks(torch, shape, scale, mode):
     spec = UpsampleSpec(scale_factor=scale, mode=mode)
     expected = torch.nn.functional.interpolate(torch.from_numpy(x), scale_factor=scale, mode=mode)
     _close(resample.interpolate(spec, x), expected.numpy())
+
+
+def test_run_compare_is_the_reference_program(torch):
+    """run --compare: MaxPool2d(2, 2) on an 8x8 arange, MaxUnpool2d, bilinear x2 and ConvTranspose2d(stride 2)."""
+    f = torch.nn.functional
+    x = np.arange(64.0).reshape(8, 8)
+    kernel = [[1, 2], [3, 4]]
+    result = invoke(
+        [
+            "run",
+            json.dumps(x.astype(int).tolist()),
+            json.dumps(kernel),
+            "--compare",
+            "-k",
+            "2",
+            "--mode",
+            "bilinear",
+            "--json",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    tx = torch.from_numpy(x)[None, None]
+    pooled, indices = f.max_pool2d(tx, 2, 2, return_indices=True)
+    assert doc["pooled"] == pooled[0, 0].int().tolist() and doc["indices"] == indices[0, 0].tolist()
+    assert doc["maxunpool"] == f.max_unpool2d(pooled, indices, 2)[0, 0].int().tolist()
+    np.testing.assert_allclose(doc["interpolate"], f.interpolate(pooled, scale_factor=2, mode="bilinear")[0, 0])
+    weight = torch.tensor(kernel, dtype=torch.float64)[None, None]
+    assert doc["conv_transpose"] == f.conv_transpose2d(pooled, weight, stride=2)[0, 0].int().tolist()
+    assert doc["overlap"] == [[1] * 8] * 8
+    refused = invoke(["run", "[1,2,3,4]", "--compare", "-k", "2", "--ceil-mode"])
+    assert refused.exit_code == 2 and "--ceil-mode" in refused.output

@@ -104,6 +104,106 @@ def _run_layer(
     _print_layer(resample.torch_layer_name(spec, n), out, found, n, mode, precision)
 
 
+def _run_compare(
+    input: str,
+    weight: str | None,
+    key: str | None,
+    options: LayerOptions,
+    dims: int | None,
+    mode: str,
+    precision: int,
+    limit: int,
+) -> None:
+    """run --compare: the reference program's three upsamplers and a ConvTranspose on the same pooled tensor."""
+    import numpy as np
+
+    from tconvcalc.cli import tokens
+    from tconvcalc.core.specs import MaxPoolSpec, MaxUnpoolSpec, UpsampleSpec
+    from tconvcalc.engine import functional, resample
+    from tconvcalc.engine.problem import compute_dtype
+    from tconvcalc.io import tensorio
+
+    if options.kernel_size is None:
+        raise UsageError("run --compare needs -k (MaxPool's and ConvTranspose's kernel size)", param="kernel_size")
+    x = tensorio.read_tensor(input, key, "INPUT")
+    implied = options.implied_dims()
+    n = dims or (implied[0] if implied else (1 if x.ndim == 1 else 2))
+    if x.ndim not in (n, n + 2):
+        raise LayerError(f"run --compare takes a bare {n}-D INPUT or (N, C, *spatial); got shape {x.shape}")
+    lead = x.ndim - n
+    batch = x.reshape((1,) * (2 - lead) + x.shape)
+    batch = batch.astype(compute_dtype(batch), copy=False)
+    k = tokens.parse_per_dim(options.kernel_size, n, "--kernel-size")
+    s = tokens.parse_per_dim(options.stride, n, "--stride") if options.stride else k
+    pooled, found = resample.max_pool(MaxPoolSpec(kernel_size=k, stride=s), batch, True, limit)
+    unpooled = resample.max_unpool(MaxUnpoolSpec(kernel_size=k, stride=s), pooled, found, True, limit)
+    interp_mode = options.mode or "nearest"
+    upsample = UpsampleSpec(
+        scale_factor=tuple(float(v) for v in s), mode=interp_mode, align_corners=options.align_corners
+    )
+    interpolated = resample.interpolate(upsample, pooled, limit)
+    channels = batch.shape[1]
+    if weight is None:
+        w = np.ones((channels, 1, *k), dtype=batch.dtype)  # a box kernel per channel: only the overlap shows
+    else:
+        w = tensorio.read_tensor(weight, key, "WEIGHT")
+        if w.ndim == n:
+            w = np.broadcast_to(w, (channels, 1, *w.shape))
+        if tuple(w.shape[2:]) != tuple(k):
+            raise UsageError(f"WEIGHT's kernel {tuple(w.shape[2:])} must be -k {tuple(k)} for a like-for-like compare")
+    groups = channels if w.shape[0] == channels and w.shape[1] == 1 else 1
+    padding = tokens.parse_per_dim(options.padding or "0", n, "--padding")
+    tconv = functional.conv_transpose(pooled, w, None, s, padding, 0, groups, memory_limit=limit)
+    overlap = functional.conv_transpose(
+        np.ones((1, 1, *pooled.shape[2:])), np.ones((1, 1, *k)), None, s, padding, memory_limit=limit
+    )[0, 0]
+
+    def strip(a: Any) -> Any:
+        return a.reshape(a.shape[2 - lead :])
+
+    results = {
+        "pooled": strip(pooled),
+        "indices": strip(found),
+        "maxunpool": strip(unpooled),
+        "interpolate": strip(interpolated),
+        "conv_transpose": strip(tconv),
+    }
+    zeros = int(np.count_nonzero(unpooled == 0))
+    notes = [
+        f"MaxUnpool{n}d: each maximum back at its index, zeros elsewhere ({zeros:,} of {unpooled.size:,} values)",
+        f"interpolate ({interp_mode}, scale_factor {[float(v) for v in s]}): every position filled "
+        "from its neighbours in the pooled tensor",
+        f"ConvTranspose{n}d (stride {list(s)}, {'WEIGHT' if weight is not None else 'a kernel of ones'}): each "
+        f"pooled value spread over a kernel window; windows overlap 0 to {int(overlap.max())} times (overlap)",
+    ]
+    if mode == "json":
+        from tconvcalc.render import jsonout, tensorview
+
+        doc: dict[str, Any] = {"layer": "compare", "input_shape": list(x.shape)}
+        for name, value in results.items():
+            doc[name] = value.tolist() if name == "indices" else tensorview.to_nested(value)
+            doc[f"{name}_shape"] = list(value.shape)
+        doc["overlap"] = overlap.astype(int).tolist()
+        doc["notes"] = notes
+        jsonout.emit(doc)
+        return
+    from tconvcalc.render import tensorview
+    from tconvcalc.render.console import console
+
+    titles = {
+        "pooled": f"MaxPool{n}d(kernel_size={list(k)}, stride={list(s)})",
+        "indices": "indices (flat, per plane)",
+        "maxunpool": f"MaxUnpool{n}d",
+        "interpolate": f"interpolate(mode={interp_mode!r})",
+        "conv_transpose": f"ConvTranspose{n}d",
+    }
+    for name, value in results.items():
+        tensorview.print_tensor(value, n, precision, titles[name])
+    tensorview.print_tensor(overlap, n, precision, "overlap (kernel windows per ConvTranspose output)")
+    for note in notes:
+        console().print(f"note: {note}", markup=False)
+
+
 def _print_layer(name: str, out: Any, found: Any, n: int, mode: str, precision: int) -> None:
     from tconvcalc.render import tensorview
 
@@ -306,6 +406,14 @@ def run(
             help="Upsample: interpolate with in/out instead of 1/scale_factor.",
         ),
     ] = None,
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare",
+            help="MaxPool INPUT (-k, -s), then MaxUnpool, interpolate (--mode) and ConvTranspose (WEIGHT or ones) "
+            "of the pooled tensor, side by side.",
+        ),
+    ] = False,
     json_: Json = False,
     plain: Annotated[bool, typer.Option("--plain", help="Print only the output, as one compact nested list.")] = False,
 ) -> None:
@@ -339,6 +447,36 @@ def run(
     with errors():
         mode = output_mode(json_, plain)
         limit = tensorio.parse_bytes(memory_limit)
+        if compare:
+            others = {
+                "--layer": layer_type,
+                "--bias": bias,
+                "--conv": conv or None,
+                "--method": method,
+                "--check": check or None,
+                "--convention": convention,
+                "--pads": pads,
+                "--auto-pad": auto_pad,
+                "--output-shape": output_shape,
+                "--consistent-padding": consistent or None,
+                "--cropping": cropping,
+                "--layout": layout,
+                "--weight-layout": weight_layout,
+                "--transpose-kernel": transpose_kernel or None,
+                "--explain": explain or None,
+                "--save": save,
+                "--indices": indices,
+                "--plain": plain or None,
+            }
+            compared = {**layer.given_tokens(), **resample_options.given_tokens()}
+            for key_name in compared:
+                if key_name not in ("kernel_size", "stride", "padding", "mode", "align_corners"):
+                    others[FLAGS[key_name]] = compared[key_name]
+            for flag, token in others.items():
+                if token is not None:
+                    raise UsageError(f"{flag} does not apply to run --compare", param=flag.lstrip("-"))
+            _run_compare(input, weight, key, LayerOptions(**compared), dims, mode, precision, limit)
+            return
         if layer_type is not None:
             weight_path = {
                 "WEIGHT": weight,
