@@ -220,6 +220,23 @@ Consistent = Annotated[
         "--consistent-padding", help="JAX: LO:HI pairs are the forward conv's padding (use_consistent_padding)."
     ),
 ]
+Cropping = Annotated[
+    str | None,
+    typer.Option(
+        "--cropping",
+        metavar="C|A,B|T,B,L,R|same",
+        help="MATLAB 'Cropping': an int, one per dimension, begin,end per dimension, or same.",
+    ),
+]
+Layout = Annotated[
+    str | None,
+    typer.Option(
+        "--layout",
+        click_type=choices(("channels_first", "channels_last")),
+        help="How SIZE, --output-shape and tensors are laid out (default: the convention's; keras, tf, matlab "
+        "channels_last).",
+    ),
+]
 Explain = Annotated[bool, typer.Option("--explain", help="Show the formula step by step with the numbers substituted.")]
 MemoryLimit = Annotated[
     str,

@@ -11,6 +11,7 @@ from tconvcalc.core.conventions import (
     Placement,
     jax_placement,
     keras_placement,
+    matlab_placement,
     onnx_placement,
     tf_placement,
     torch_placement,
@@ -28,6 +29,7 @@ PLACEMENT_REFUSES = (
     "scale_factor",
     "mode",
     "align_corners",
+    "recompute_scale_factor",
 )
 
 
@@ -66,6 +68,8 @@ def placement(
         output_shape = tokens.parse_ints(conv.output_shape, "--output-shape")
         if len(output_shape) == 1:
             output_shape *= n
+        elif conv.channel_layout == "channels_last" and len(output_shape) in (n + 1, n + 2):
+            output_shape = output_shape[len(output_shape) - n - 1 : -1]  # (N,) *spatial, C
         elif convention != "onnx":  # ONNX reads a full-rank output_shape itself (and notes that ORT refuses it)
             output_shape = tokens.parse_output_size(conv.output_shape, n)
     op = None if output_padding is None else tokens.parse_per_dim(output_padding, n, "--output-padding")
@@ -86,7 +90,19 @@ def placement(
             raise UsageError("tf.nn.conv2d_transpose needs --output-shape (the convolution is not invertible in shape)")
         if op is not None:
             raise UsageError("tf.nn.conv2d_transpose has no output_padding: give --output-shape")
+        if padding is not None and padding.strip().startswith("["):
+            return tf_placement(
+                input_size, kernel_size, stride, _tf_pairs(padding, n, conv.channel_layout), output_shape, dilation
+            )
         return tf_placement(input_size, kernel_size, stride, padding or "SAME", output_shape, dilation)
+    if convention == "matlab":
+        if padding is not None:
+            raise UsageError("MATLAB's transposedConv layers take --cropping, not --padding", param="padding")
+        if op is not None:
+            raise UsageError("MATLAB's transposedConv layers have no output_padding: use --cropping [t b l r]")
+        token = (conv.cropping or "0").strip()
+        crop: str | tuple[int, ...] = token if token.lower() == "same" else tokens.parse_ints(token, "--cropping")
+        return matlab_placement(input_size, kernel_size, stride, crop, dilation)
     if op is not None:
         raise UsageError("jax.lax.conv_transpose has no output_padding: give explicit --padding LO:HI pairs")
     token = padding or "VALID"
@@ -101,3 +117,28 @@ def placement(
     if len(pairs) == 1:
         pairs *= n
     return jax_placement(input_size, kernel_size, stride, pairs, dilation, consistent)
+
+
+def _tf_pairs(token: str, n: int, layout: str) -> list[tuple[int, int]]:
+    """TF's explicit padding ``[[0,0],[1,1],[1,1],[0,0]]`` (batch and channel pairs zero, in ``layout``), or
+    only the spatial pairs ``[[1,1],[1,1]]``."""
+    import json
+
+    try:
+        value = json.loads(token)
+    except ValueError:
+        value = None
+    if not (
+        isinstance(value, list)
+        and all(isinstance(p, list) and len(p) == 2 and all(type(v) is int for v in p) for p in value)
+    ):
+        raise UsageError(f"--padding {token!r}: TF's explicit padding is a list of [before, after] pairs")
+    pairs = [(p[0], p[1]) for p in value]
+    if len(pairs) == n + 2:
+        other = [pairs[0], pairs[-1]] if layout == "channels_last" else pairs[:2]
+        if any(p != (0, 0) for p in other):
+            raise UsageError(f"--padding {token!r}: the batch and channel pairs must be [0, 0] (TF refuses others)")
+        pairs = pairs[1:-1] if layout == "channels_last" else pairs[2:]
+    if len(pairs) != n:
+        raise UsageError(f"--padding {token!r}: give {n + 2} pairs (batch, spatial, channel) or {n} spatial pairs")
+    return pairs

@@ -38,6 +38,7 @@ FLAGS = {
     "scale_factor": "--scale-factor",
     "mode": "--mode",
     "align_corners": "--align-corners",
+    "recompute_scale_factor": "--recompute-scale-factor",
     "size": "--output-size",
     "dims": "--dims",
     "input": "SIZE",
@@ -67,6 +68,11 @@ class LayerOptions:
     scale_factor: str | None = None
     mode: str | None = None
     align_corners: bool | None = None
+    recompute_scale_factor: bool | None = None
+
+    def given_tokens(self) -> dict[str, Any]:
+        """The options given, as the tokens given (``None`` left out)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
     def given(self) -> dict[str, Any]:
         """The options given, under PyTorch's names, as typed values (tokens parsed)."""
@@ -91,7 +97,7 @@ class LayerOptions:
         counts = []
         for key in ("kernel_size", "stride", "dilation", "output_padding", "padding"):
             token = getattr(self, key)
-            if token is not None and token.strip().lower() not in ("same", "valid"):
+            if token is not None and token.strip().lower() not in ("same", "valid") and "[" not in token:
                 parts = token.replace("x", ",").split(",")
                 if len(parts) >= 2:
                     counts.append(len(parts))
@@ -146,6 +152,15 @@ class ConventionOptions:
     consistent: bool = False
     weight_layout: str | None = None
     transpose_kernel: bool = False
+    cropping: str | None = None
+    layout: str | None = None
+
+    @property
+    def channel_layout(self) -> str:
+        """The layout SIZE, --output-shape and tensors are read in: --layout, else the framework's default."""
+        from tconvcalc.core.conventions import DEFAULT_CHANNEL_LAYOUT
+
+        return self.layout or DEFAULT_CHANNEL_LAYOUT.get(self.name, "channels_first")
 
     @property
     def name(self) -> str:
@@ -154,7 +169,9 @@ class ConventionOptions:
     @property
     def placed(self) -> bool:
         """Whether the layer is described in another framework's terms (a placement, not torch's layer)."""
-        return self.name != "torch" or any(v is not None for v in (self.pads, self.auto_pad, self.output_shape))
+        return self.name != "torch" or any(
+            v is not None for v in (self.pads, self.auto_pad, self.output_shape, self.cropping, self.layout)
+        )
 
     def check(self) -> None:
         """Refuse a framework option given with a convention that has no such option."""
@@ -167,3 +184,5 @@ class ConventionOptions:
             raise UsageError("--consistent-padding is JAX's use_consistent_padding: add --convention jax")
         if self.transpose_kernel and name != "jax":
             raise UsageError("--transpose-kernel is JAX's option: add --convention jax")
+        if self.cropping is not None and name != "matlab":
+            raise UsageError("--cropping is MATLAB's 'Cropping': add --convention matlab", param="cropping")

@@ -17,12 +17,14 @@ from tconvcalc.cli.common import (
     Consistent,
     Conv,
     Convention,
+    Cropping,
     Dilation,
     Dims,
     Explain,
     Groups,
     Json,
     Kernel,
+    Layout,
     OutChannels,
     OutputPadding,
     OutputShape,
@@ -131,6 +133,8 @@ def shape(
     auto_pad: AutoPad = None,
     output_shape: OutputShape = None,
     consistent: Consistent = False,
+    cropping: Cropping = None,
+    layout: Layout = None,
     explain: Explain = False,
     json_: Json = False,
     plain: Plain = False,
@@ -155,7 +159,9 @@ def shape(
         mode=interp_mode,
         align_corners=align_corners,
     )
-    framework = ConventionOptions(convention, pads, auto_pad, output_shape, consistent)
+    framework = ConventionOptions(
+        convention, pads, auto_pad, output_shape, consistent, cropping=cropping, layout=layout
+    )
     with errors():
         mode = output_mode(json_, plain)
         if batch is not None:
@@ -302,13 +308,15 @@ def _print_placement(
     from tconvcalc.core.layer import channels_for
     from tconvcalc.core.tensor import TensorShape
 
-    source = TensorShape.read(values, dims, implied=layer.implied_dims())
+    n = TensorShape.read(values, dims, implied=layer.implied_dims()).dims
+    chosen = framework.channel_layout
+    source = TensorShape.read(conventions.to_channels_first(values, n, chosen), dims, implied=layer.implied_dims())
     p = placement(framework, layer, source.spatial)
     _, cout = channels_for(source, layer.out_channels, layer.groups or 1)
     lead = list(source.as_tuple()[: -source.dims])
     if lead and cout is not None:
         lead[-1] = cout
-    shape = (*lead, *p.output_size)
+    shape = conventions.from_channels_first((*lead, *p.output_size), n, chosen)
     if mode == "plain":
         typer.echo(format_shape(shape))
         return
@@ -317,8 +325,9 @@ def _print_placement(
     doc = {
         "layer": f"ConvTranspose{d}d",
         "convention": p.convention,
-        "input_shape": list(source.as_tuple()),
+        "input_shape": list(values) if len(values) > 1 else list(source.as_tuple()),
         "output_shape": list(shape),
+        "layout": chosen,
         "full_size": list(p.full_size),
         "crops": [list(c) for c in p.crops],
         "torch_equivalent": None if exact is None else {"padding": list(exact[:d]), "output_padding": list(exact[d:])},

@@ -9,11 +9,13 @@ import typer
 from tconvcalc.cli.common import (
     AutoPad,
     Consistent,
+    Cropping,
     Dilation,
     Dims,
     Groups,
     Json,
     Kernel,
+    Layout,
     OutChannels,
     OutputPadding,
     OutputShape,
@@ -60,6 +62,8 @@ def translate(
     auto_pad: AutoPad = None,
     output_shape: OutputShape = None,
     consistent: Consistent = False,
+    cropping: Cropping = None,
+    layout: Layout = None,
     json_: Json = False,
     plain: Annotated[
         bool, typer.Option("--plain", help="Print only the exact PyTorch layer, or 'none' if there is none.")
@@ -82,12 +86,20 @@ def translate(
         out_channels=out_channels,
     )
     with errors():
-        source = TensorShape.read(tokens.parse_ints(size, "SIZE"), dims, implied=layer.implied_dims())
-        framework = ConventionOptions(convention, pads, auto_pad, output_shape, consistent)
+        from tconvcalc.core.conventions import to_channels_first
+
+        framework = ConventionOptions(
+            convention, pads, auto_pad, output_shape, consistent, cropping=cropping, layout=layout
+        )
+        values = tokens.parse_ints(size, "SIZE")
+        n = TensorShape.read(values, dims, implied=layer.implied_dims()).dims
+        values = to_channels_first(values, n, framework.channel_layout)
+        source = TensorShape.read(values, dims, implied=layer.implied_dims())
         p = conventions.placement(framework, layer, source.spatial)
         cin, cout = channels_for(source, out_channels, groups or 1)
         t = translation.translate(p, groups or 1, cin, cout)
         doc = t.to_json()
+        doc["layout"] = framework.channel_layout
         mode = output_mode(json_, plain)
         if mode == "plain":
             typer.echo(doc["torch"] or "none")

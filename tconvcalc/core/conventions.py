@@ -1,4 +1,4 @@
-"""One transposed convolution in five conventions: PyTorch, ONNX, Keras, TensorFlow and JAX.
+"""One transposed convolution in six conventions: PyTorch, ONNX, Keras, TensorFlow, JAX and MATLAB.
 
 Every convention reduces, per spatial dimension, to a *placement*: the crop ``(begin, end)`` of the full output
 ``F = (i-1)*s + d*(k-1) + 1``; a negative crop appends that many zeros (positions no kernel window reaches).
@@ -14,8 +14,44 @@ from dataclasses import dataclass, replace
 from tconvcalc.core import sizes
 from tconvcalc.core.errors import LayerError, UsageError
 
-CONVENTIONS = ("torch", "onnx", "keras", "tf", "jax")
+CONVENTIONS = ("torch", "onnx", "keras", "tf", "jax", "matlab")
 Crops = tuple[tuple[int, int], ...]
+LAYOUTS = ("channels_first", "channels_last")
+# The layout each framework reads shapes and tensors in by default (Keras' image_data_format default, TF's NHWC,
+# MATLAB's h x w x c x n); PyTorch, ONNX and JAX's lax default (NCHW) are channels-first.
+DEFAULT_CHANNEL_LAYOUT = {
+    "torch": "channels_first",
+    "onnx": "channels_first",
+    "jax": "channels_first",
+    "keras": "channels_last",
+    "tf": "channels_last",
+    "matlab": "channels_last",
+}
+
+
+def to_channels_first(values: Sequence[int], dims: int, layout: str) -> tuple[int, ...]:
+    """A shape of ``dims`` spatial sizes in ``layout`` as ``(N, C, *spatial)`` order (the channels moved to
+    just before the spatial sizes); a shape without channels is unchanged.
+
+    >>> to_channels_first((2, 8, 8, 4), 2, "channels_last"), to_channels_first((8, 8, 4), 2, "channels_last")
+    ((2, 4, 8, 8), (4, 8, 8))
+    """
+    values = tuple(values)
+    if layout == "channels_first" or len(values) <= dims:
+        return values
+    return (*values[: len(values) - dims - 1], values[-1], *values[len(values) - dims - 1 : -1])
+
+
+def from_channels_first(values: Sequence[int], dims: int, layout: str) -> tuple[int, ...]:
+    """The inverse of :func:`to_channels_first`.
+
+    >>> from_channels_first((2, 4, 8, 8), 2, "channels_last")
+    (2, 8, 8, 4)
+    """
+    values = tuple(values)
+    if layout == "channels_first" or len(values) <= dims:
+        return values
+    return (*values[: len(values) - dims - 1], *values[len(values) - dims :], values[len(values) - dims - 1])
 
 
 @dataclass(frozen=True)
@@ -249,12 +285,36 @@ def tf_placement(
     input_size: Sequence[int],
     kernel_size: sizes.IntArg,
     stride: sizes.IntArg,
-    padding: str,
+    padding: str | Sequence[Sequence[int]],
     output_shape: Sequence[int],
     dilation: sizes.IntArg = 1,
 ) -> Placement:
-    """``tf.nn.conv{n}d_transpose``: the gradient of a SAME/VALID conv from ``output_shape`` back to the input."""
+    """``tf.nn.conv{n}d_transpose``: the gradient of a SAME/VALID conv from ``output_shape`` back to the input.
+
+    ``padding`` may also be explicit ``(before, after)`` pairs per spatial dimension (TF's
+    ``[[0, 0], [1, 1], [1, 1], [0, 0]]`` with the batch and channel pairs removed): the forward convolution's
+    padding, so the crop starts at ``before`` and the output must be one the padded conv maps to the input.
+    """
     i, k, s, d = _common(input_size, kernel_size, stride, dilation)
+    if not isinstance(padding, str):
+        pairs = [tuple(p) for p in padding]
+        if len(pairs) != len(i) or any(len(p) != 2 or min(p) < 0 for p in pairs):
+            raise UsageError(f"explicit padding needs {len(i)} non-negative (before, after) pairs, got {pairs}")
+        if len(output_shape) != len(i):
+            raise UsageError(
+                f"output_shape has {len(output_shape)} values but the layer has {len(i)} spatial dimensions"
+            )
+        crops = []
+        for dim, (ii, kk, ss, dd, o, (pb, pe)) in enumerate(zip(i, k, s, d, output_shape, pairs)):
+            ke = sizes.effective_kernel(kk, dd)
+            computed = (o + pb + pe - ke) // ss + 1 if o + pb + pe >= ke else 0
+            if computed != ii:
+                raise LayerError(
+                    f"Conv2DBackpropInput: Size of out_backprop doesn't match computed: actual = {ii}, "
+                    f"computed = {computed} (dim {dim}; output_shape {o} with explicit padding ({pb}, {pe}))"
+                )
+            crops.append((pb, sizes.full_size(ii, kk, ss, dd) - o - pb))
+        return _checked(Placement("tf", i, k, s, d, tuple(crops)))
     mode = padding.upper()
     if mode not in ("SAME", "VALID"):
         raise UsageError(f"padding={padding!r}: tf.nn.conv2d_transpose takes SAME or VALID (or explicit pairs)")
@@ -316,6 +376,78 @@ def jax_placement(
     return _checked(Placement("jax", i, k, s, d, tuple(crops)))
 
 
+MATLAB_SAME_NOTE = (
+    "an odd 'same' cropping total crops the extra row/column at the end (bottom/right/back): this follows "
+    "MathWorks' documentation (as for convolution2dLayer's 'same' padding), unverified against MATLAB itself"
+)
+
+
+def matlab_placement(
+    input_size: Sequence[int],
+    kernel_size: sizes.IntArg,
+    stride: sizes.IntArg = 1,
+    cropping: str | int | Sequence[int] = 0,
+    dilation: sizes.IntArg = 1,
+) -> Placement:
+    """MATLAB ``transposedConv1d/2d/3dLayer(filterSize, numFilters, 'Stride', s, 'Cropping', c)``.
+
+    ``out = s*(in-1) + filterSize - (crop_begin + crop_end)``. ``cropping`` is one int (every side), one per
+    dimension (``[a b]``: top/bottom = a, left/right = b), two per dimension (``[t b l r]``), or ``'same'``
+    (``out = in*s``; see :data:`MATLAB_SAME_NOTE` for an odd total). The layers have no dilation.
+
+    >>> matlab_placement((8, 8), 4, 2, 1).output_size, matlab_placement((5,), 4, 3, "same").crops
+    ((16, 16), ((0, 1),))
+    """
+    i, k, s, d = _common(input_size, kernel_size, stride, dilation)
+    n = len(i)
+    if any(v != 1 for v in d):
+        raise UsageError(
+            f"transposedConv{n}dLayer has no dilation (DilationFactor is convolution{n}dLayer's)", param="dilation"
+        )
+    notes: list[str] = []
+    if isinstance(cropping, str):
+        if cropping.lower() != "same":
+            raise UsageError(f"Cropping={cropping!r}: use 'same', an int, [a b] or [t b l r]", param="cropping")
+        crops = []
+        for ii, kk, ss in zip(i, k, s):
+            total = sizes.full_size(ii, kk, ss, 1) - ii * ss  # k - s
+            if total < 0:
+                raise LayerError(
+                    f"Cropping='same' needs filterSize >= Stride to give inputSize*Stride (filter {kk}, stride {ss})",
+                    param="cropping",
+                )
+            crops.append((total // 2, total - total // 2))
+            if total % 2:
+                notes.append(MATLAB_SAME_NOTE)
+        return _checked(Placement("matlab", i, k, s, d, tuple(crops), tuple(dict.fromkeys(notes))))
+    values = [cropping] if isinstance(cropping, int) else list(cropping)
+    if any(v < 0 for v in values):
+        raise LayerError(f"Cropping must be nonnegative, got {values}", param="cropping")
+    if len(values) == 1:
+        pairs = [(values[0], values[0])] * n
+    elif len(values) == n:
+        pairs = [(v, v) for v in values]
+    elif len(values) == 2 * n:
+        pairs = [(values[2 * dim], values[2 * dim + 1]) for dim in range(n)]
+    else:
+        raise UsageError(
+            f"Cropping has {len(values)} values: give 1, {n} (one per dimension) or {2 * n} (begin and end per "
+            "dimension, e.g. [t b l r])",
+            param="cropping",
+        )
+    return _checked(Placement("matlab", i, k, s, d, tuple(pairs)))
+
+
+def matlab_cropping(p: Placement) -> str | None:
+    """The ``'Cropping'`` value giving placement ``p`` exactly, or None (negative crops, dilation)."""
+    if any(v != 1 for v in p.dilation) or any(b < 0 or e < 0 for b, e in p.crops):
+        return None
+    if all(b == e for b, e in p.crops):
+        values = [b for b, _ in p.crops]
+        return str(values[0]) if len(set(values)) == 1 else "[" + " ".join(map(str, values)) + "]"
+    return "[" + " ".join(f"{b} {e}" for b, e in p.crops) + "]"
+
+
 def torch_equivalent(p: Placement) -> tuple[int, ...] | None:
     """PyTorch's (padding..., output_padding...) realising the placement exactly, or None."""
     pad, op = [], []
@@ -341,11 +473,12 @@ def torch_same_shape(p: Placement) -> tuple[tuple[int, ...], tuple[int, ...]] | 
 
 
 SPATIAL_LETTERS = {1: "W", 2: "HW", 3: "DHW"}
-DEFAULT_LAYOUT = {"torch": "IO*", "onnx": "IO*", "keras": "*OI", "tf": "*OI", "jax": "*IO"}
+DEFAULT_LAYOUT = {"torch": "IO*", "onnx": "IO*", "keras": "*OI", "tf": "*OI", "jax": "*IO", "matlab": "*OI"}
 
 
 def default_layout(convention: str, dims: int) -> str:
-    """The kernel layout each framework uses: ``IOHW`` (PyTorch, ONNX), ``HWOI`` (Keras, TF), ``HWIO`` (JAX)."""
+    """The kernel layout each framework uses: ``IOHW`` (PyTorch, ONNX), ``HWOI`` (Keras, TF, MATLAB's
+    ``FilterSize x NumFilters x NumChannels``), ``HWIO`` (JAX)."""
     return DEFAULT_LAYOUT[convention].replace("*", SPATIAL_LETTERS[dims])
 
 

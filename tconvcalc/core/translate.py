@@ -15,6 +15,7 @@ from tconvcalc.core.conventions import (
     Placement,
     TConvErrorTypes,
     keras_placement,
+    matlab_cropping,
     tf_placement,
     torch_equivalent,
     torch_same_shape,
@@ -33,6 +34,7 @@ class Translation:
     keras: str | None
     tf: str | None
     jax: str
+    matlab: str | None
     exact_recipe: str
     weights: tuple[str, ...]
 
@@ -50,6 +52,7 @@ class Translation:
             "keras": self.keras,
             "tf": self.tf,
             "jax": self.jax,
+            "matlab": self.matlab,
             "exact_recipe": self.exact_recipe,
             "weights": list(self.weights),
             "notes": list(p.notes),
@@ -131,13 +134,28 @@ def translate(
     )
     if groups != 1:
         jax = "no direct equivalent: lax.conv_transpose has no feature groups (regroup the weight, or run per group)"
-    weights = (
+    crop = matlab_cropping(p)
+    matlab = None
+    if crop is not None and groups == 1:
+        matlab = f"transposedConv{n}dLayer({_matlab_list(p.kernel_size)}, {cout if out_channels else 'numFilters'}"
+        if any(v != 1 for v in p.stride):
+            matlab += f", 'Stride', {_matlab_list(p.stride)}"
+        matlab += f", 'Cropping', {crop})" if crop != "0" else ")"
+    weights: tuple[str, ...] = (
         "PyTorch and ONNX: the same tensor w, (C_in, C_out/groups, *k)",
         f"Keras/TF kernel: w.permute({', '.join(str(2 + i) for i in range(n))}, 1, 0), i.e. (*k, C_out, C_in)",
         "JAX: w as 'OI...' with transpose_kernel=True (with transpose_kernel=False, JAX does not mirror the "
         "kernel: pass w flipped on its spatial axes, as (*k, C_in, C_out))",
     )
-    return Translation(p, torch_call, same_call, onnx, keras, tf, jax, recipe, weights)
+    weights += (
+        f"MATLAB Weights: w.permute({', '.join(str(2 + i) for i in range(n))}, 1, 0), i.e. FilterSize x "
+        "NumFilters x NumChannels (not mirrored)",
+    )
+    return Translation(p, torch_call, same_call, onnx, keras, tf, jax, matlab, recipe, weights)
+
+
+def _matlab_list(values: Sequence[int]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else "[" + " ".join(map(str, values)) + "]"
 
 
 def _keras_match(p: Placement) -> str | None:

@@ -85,16 +85,19 @@ def conv(
     dilation: sizes.IntArg = 1,
     groups: int = 1,
     *,
+    padding_mode: str = "zeros",
     memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
 ) -> np.ndarray:
     """Convolution (cross-correlation) with the semantics and argument order of ``F.conv{1,2,3}d``.
 
-    ``weight`` is ``(C_out, C_in/groups, *k)``; ``padding`` may be ``'same'`` or ``'valid'``.
+    ``weight`` is ``(C_out, C_in/groups, *k)``; ``padding`` may be ``'same'`` or ``'valid'``. ``padding_mode``
+    is ``nn.Conv{n}d``'s: the input padded as ``F.pad(mode=...)`` (``'zeros'``, ``'reflect'``, ``'replicate'``,
+    ``'circular'``) before an unpadded correlation.
 
     >>> conv([[0., 1, 2, 3]], [[[1., 1]]]).tolist()
     [[1.0, 3.0, 5.0]]
     """
-    p = plan("conv", input, weight, bias, stride, padding, 0, dilation, groups)
+    p = plan("conv", input, weight, bias, stride, padding, 0, dilation, groups, padding_mode)
     check_memory(CALL_OVERHEAD_BYTES + p.conversion_bytes() + conv_memory(p), memory_limit, "conv")
     q = p.converted()
     return q.finish(conv_forward(q))

@@ -110,10 +110,13 @@ def prepare(
     output_padding: sizes.IntArg = 0,
     dilation: sizes.IntArg = 1,
     groups: int = 1,
+    padding_mode: str = "zeros",
 ) -> Problem:
     """Validate a call exactly as :func:`tconvcalc.layer.conv_transpose_layer` / ``conv_layer`` do, with the
     operands converted to the computing dtype."""
-    return plan(operation, input, weight, bias, stride, padding, output_padding, dilation, groups).converted()
+    return plan(
+        operation, input, weight, bias, stride, padding, output_padding, dilation, groups, padding_mode
+    ).converted()
 
 
 def plan(
@@ -126,6 +129,7 @@ def plan(
     output_padding: sizes.IntArg = 0,
     dilation: sizes.IntArg = 1,
     groups: int = 1,
+    padding_mode: str = "zeros",
 ) -> Problem:
     """Validate a call (as :func:`prepare`) without converting anything yet: the memory budget is checked
     between the two, since converting int or float32 operands to float64 allocates."""
@@ -167,10 +171,17 @@ def plan(
         check_bias(b.shape, cout)
     source = TensorShape(tuple(x.shape[2:]), channels=x.shape[1], batch=x.shape[0])
     if operation == "conv_transpose":
-        lay = layers.conv_transpose_layer(source, kernel, stride, padding, output_padding, dilation, groups, cout)
+        lay = layers.conv_transpose_layer(
+            source, kernel, stride, padding, output_padding, dilation, groups, cout, padding_mode=padding_mode
+        )
     else:
-        lay = layers.conv_layer(source, kernel, stride, padding, dilation, groups, cout)
+        lay = layers.conv_layer(source, kernel, stride, padding, dilation, groups, cout, padding_mode=padding_mode)
     return Problem(x, w, b, lay, batched)
+
+
+# torch's padding_mode (F.pad's modes, validated by core.layer.conv_layer) as numpy.pad's: reflect mirrors
+# without repeating the edge, replicate repeats the edge, circular wraps around (at most once).
+_NUMPY_PAD: dict[str, Any] = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 def conv_forward(p: Problem) -> np.ndarray:
@@ -179,7 +190,8 @@ def conv_forward(p: Problem) -> np.ndarray:
     n, groups, dims = x.shape[0], lay.groups, lay.dims
     cout_g, cin_g, kernel = w.shape[0] // groups, w.shape[1], w.shape[2:]
     pad = [(0, 0), (0, 0), *lay.padding]
-    xp = np.pad(x, pad) if any(pb or pe for pb, pe in lay.padding) else x
+    mode = _NUMPY_PAD[lay.padding_mode]
+    xp = np.pad(x, pad, mode=mode) if any(pb or pe for pb, pe in lay.padding) else x
     k_eff = tuple(sizes.effective_kernel(k, d) for k, d in zip(kernel, lay.dilation))
     windows = np.lib.stride_tricks.sliding_window_view(xp, k_eff, axis=tuple(range(2, 2 + dims)))
     pick: tuple[slice, ...] = (slice(None), slice(None))

@@ -124,6 +124,7 @@ def run(
     output_size: Sequence[int] | None = None,
     dilation: sizes.IntArg = 1,
     groups: int = 1,
+    padding_mode: str = "zeros",
     method: str = "fast",
     check: bool = False,
     memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
@@ -136,6 +137,8 @@ def run(
     n = infer_dims(weight, dims)
     x, w, bare = _layout(input, weight, n)
     if transposed:
+        if padding_mode != "zeros":  # torch's refusal, before any work
+            problem.plan("conv_transpose", x, w, bias, stride, padding, output_padding, dilation, groups, padding_mode)
         if output_size is not None:
             batched = x.ndim == n + 2
             source = TensorShape(tuple(x.shape[-n:]), x.shape[-n - 1], x.shape[0] if batched else None)
@@ -149,7 +152,7 @@ def run(
             raise UsageError(f"--method {method} explains the transposed convolution; the forward one has one method")
         if check:
             raise UsageError("--check compares the four computations of the transposed convolution; drop --conv")
-        planned = problem.plan("conv", x, w, bias, stride, padding, 0, dilation, groups)
+        planned = problem.plan("conv", x, w, bias, stride, padding, 0, dilation, groups, padding_mode)
     if method not in functional.METHODS:
         raise UsageError(f"unknown method {method!r}; choose fast, scatter, matrix or zero-insert")
     shape = planned.out_shape if planned.batched else planned.out_shape[1:]  # as returned below
@@ -162,7 +165,9 @@ def run(
             x, w, bias, stride, padding, output_padding, groups, dilation, method=method, memory_limit=None
         )
     else:
-        out = functional.conv(x, w, bias, stride, padding, dilation, groups, memory_limit=None)
+        out = functional.conv(
+            x, w, bias, stride, padding, dilation, groups, padding_mode=padding_mode, memory_limit=None
+        )
     checks: dict[str, float] = {}
     finite = np.isfinite(out)  # the scale of the finite values (an infinite one would pass anything); a mask, no copy
     scale = max(abs(float(out.max(initial=0.0, where=finite))), abs(float(out.min(initial=0.0, where=finite))))

@@ -129,6 +129,8 @@ def print_run(result: Any, mode: str, explain: bool, precision: int) -> None:
             "method": result.method,
             "output_padding": list(lay.output_padding),
         }
+        if lay.operation == "conv":
+            doc["padding_mode"] = lay.padding_mode
         if result.checks:
             doc["check"] = {
                 "max_abs_difference": result.checks,
@@ -495,6 +497,7 @@ def print_translation(doc: dict[str, Any]) -> None:
         ("Keras", doc["keras"] or "no exact equivalent ('valid'/'same' with any output_padding place it differently)"),
         ("TF", doc["tf"] or "no exact equivalent (SAME/VALID with this output_shape place it differently)"),
         ("JAX", doc["jax"]),
+        ("MATLAB", doc["matlab"] or "no exact equivalent (Cropping cannot append zeros; no dilation or groups)"),
     ]
     for name, text in rows:
         con.print(Text(f"{name + ':':9}{text}"))
