@@ -80,6 +80,7 @@ class BatchNormSpec:
     momentum: float | None = 0.1
     affine: bool = True
     track_running_stats: bool = True
+    bias: bool = True  # with affine: the shift (PyTorch 2.x); without it, C parameters instead of 2C
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class InstanceNormSpec:
     momentum: float | None = 0.1
     affine: bool = False
     track_running_stats: bool = False
+    bias: bool = True
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class GroupNormSpec:
     num_channels: int | None = None
     eps: float = 1e-5
     affine: bool = True
+    bias: bool = True
 
 
 @dataclass(frozen=True)
@@ -314,7 +317,7 @@ def apply_block(spec: BlockSpec, shape: TensorShape) -> ResizeShape:
             raise LayerError(f"{name}: expected more than 1 {what} when training, got input size {list(full)}")
         if given is not None and given != c and (not isinstance(spec, InstanceNormSpec) or spec.affine):
             raise LayerError(f"{name}: the input has {c} channels, not {given}", param="num_features")
-        return ResizeShape(spec.TYPE, name, shape, shape, {}, 2 * c if spec.affine else 0)
+        return ResizeShape(spec.TYPE, name, shape, shape, {}, (1 + spec.bias) * c if spec.affine else 0)
     if isinstance(spec, FlattenSpec):
         rank = len(full)
         start, end = _dim(spec.start_dim, rank, "start_dim"), _dim(spec.end_dim, rank, "end_dim")

@@ -39,7 +39,7 @@ def describe(spec: AnySpec, dims: int) -> str:
     defaults = {"padding": 0, "output_padding": 0, "dilation": 1, "groups": 1}
     parts = []
     for key, value in settings(spec).items():
-        if key == "out_channels":  # channels show in the shapes
+        if key in ("out_channels", "in_channels", "in_features", "num_features", "num_channels"):  # in the shapes
             continue
         if isinstance(value, list) and len(set(value)) == 1:
             value = value[0]
