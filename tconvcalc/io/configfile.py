@@ -20,18 +20,20 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-def load(path: str) -> tuple[dict[str, Any], str]:
-    """The parsed config and its text."""
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read it ({exc})") from None
+def load(path: str, text: str | None = None, kind: str | None = None) -> tuple[dict[str, Any], str]:
+    """The parsed config and its text (``text`` and ``kind``, toml/json/yaml: already read and recognised, as
+    :mod:`tconvcalc.io.sources` does)."""
+    if text is None:
+        try:
+            text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UsageError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path}: cannot read it ({exc})") from None
     suffix = Path(path).suffix.lower()
-    if suffix in (".yaml", ".yml"):
+    if kind == "yaml" or (kind is None and suffix in (".yaml", ".yml")):
         config = _yaml(text, path)
-    elif suffix == ".json" or (path == "-" and text.lstrip().startswith("{")):
+    elif kind == "json" or (kind is None and (suffix == ".json" or (path == "-" and text.lstrip().startswith("{")))):
         try:
             config = json.loads(text)
         except json.JSONDecodeError as exc:
