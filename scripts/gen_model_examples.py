@@ -3,6 +3,7 @@
     python scripts/gen_model_examples.py
 
 * examples/dcgan-printout.txt: what print(model) prints for a DCGAN generator built from nn.Sequential;
+* examples/decoder-printout.txt: the printout of a three-module encoder/decoder (the README's --emit example);
 * examples/unet-tiny.onnx: a small U-Net with a concat skip, exported by torch.onnx.export with a dynamic batch
   and spatial size (a few thousand weights, so that the file stays small).
 
@@ -40,6 +41,11 @@ def dcgan() -> nn.Module:
     )
 
 
+def decoder() -> nn.Module:
+    """A stride-2 Conv and the ConvTranspose that undoes it, one pixel short (no output_padding)."""
+    return nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.ReLU(), nn.ConvTranspose2d(16, 3, 3, 2, 1))
+
+
 class TinyUNet(nn.Module):
     """Two levels, a concat skip, a ConvTranspose back up."""
 
@@ -57,6 +63,7 @@ class TinyUNet(nn.Module):
 
 def main() -> None:
     (EXAMPLES / "dcgan-printout.txt").write_text(str(dcgan()) + "\n")
+    (EXAMPLES / "decoder-printout.txt").write_text(str(decoder()) + "\n")
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript-based exporter is deprecated; the new one needs onnxscript

@@ -25,7 +25,9 @@ def _script(torch: Any) -> Any:
 
 
 def test_the_printout_example_is_torchs_and_checks_to_its_shapes(torch: Any) -> None:
-    model = _script(torch).dcgan()
+    script = _script(torch)
+    assert (EXAMPLES / "decoder-printout.txt").read_text() == str(script.decoder()) + "\n"
+    model = script.dcgan()
     assert (EXAMPLES / "dcgan-printout.txt").read_text() == str(model) + "\n"
     doc = json.loads(invoke(["check", str(EXAMPLES / "dcgan-printout.txt"), "--input", "8x100", "--json"]).stdout)
     leaves = [m for m in model.modules() if not list(m.children())]

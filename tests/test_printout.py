@@ -135,7 +135,8 @@ def _torch_run(torch: Any, model: Any, shape: list[int]) -> list[tuple[str, list
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             model.train()
-            model(torch.zeros(shape, dtype=torch.float32))
+            model.double()  # torch decides validity in float64 (float32 through oneDNN skips checks: README)
+            model(torch.zeros(shape, dtype=torch.float64))
     except (RuntimeError, ValueError, IndexError):
         failed = True
     for hook in hooks:
@@ -152,36 +153,30 @@ def _torch_run(torch: Any, model: Any, shape: list[int]) -> list[tuple[str, list
 
 
 def _fix_flat(model: Any, torch: Any, shape: list[int]) -> Any:
-    """Make each Flatten -> Linear -> Identity triple end with the Unflatten that restores the rank it had."""
+    """Make each Flatten -> Linear -> Identity triple end with the Unflatten that restores the shape it got, one
+    at a time in forward order (each fix changes what the next one sees)."""
     nn = torch.nn
-    sizes: dict[int, Any] = {}
-    hooks = []
-
-    def remember(key: int) -> Any:
-        def hook(module: Any, inputs: Any) -> None:
-            sizes.setdefault(key, inputs[0].shape)
-
-        return hook
-
-    for m in model.modules():
-        if isinstance(m, nn.Sequential) and len(m) == 3 and isinstance(m[0], nn.Flatten):
-            hooks.append(m[0].register_forward_pre_hook(remember(id(m))))
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            model(torch.zeros(shape))
-    except (RuntimeError, ValueError, IndexError):
-        pass
-    for hook in hooks:
+    triples = [
+        m for m in model.modules() if isinstance(m, nn.Sequential) and len(m) == 3 and isinstance(m[0], nn.Flatten)
+    ]
+    for triple in triples:
+        seen: list[Any] = []
+        hook = triple[0].register_forward_pre_hook(lambda module, inputs, seen=seen: seen.append(inputs[0].shape))
+        try:
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")
+                model.double()(torch.zeros(shape, dtype=torch.float64))
+        except (RuntimeError, ValueError, IndexError):
+            pass
         hook.remove()
-    for m in model.modules():
-        if id(m) in sizes:
-            before = sizes[id(m)]
-            features = 1
-            for v in before[1:]:
-                features *= v
-            m[1] = nn.Linear(features, features, bias=False)
-            m[2] = nn.Unflatten(1, tuple(before[1:]))
+        if not seen:
+            break  # torch refuses before it: the rest is not reached anyway
+        before = seen[0]
+        features = 1
+        for v in before[1:]:
+            features *= v
+        triple[1] = nn.Linear(features, features, bias=False)
+        triple[2] = nn.Unflatten(1, tuple(before[1:]))
     return model
 
 

@@ -37,6 +37,11 @@ Examples:
   tconvcalc check examples/unet.toml
   tconvcalc check configs/*.toml --format github
   tconvcalc check net.toml --fix      # write the output_padding/padding fixes into the file
+  tconvcalc check model.onnx --input 1x3x256x256          # an ONNX export (pip install 'tconvcalc[onnx]')
+  tconvcalc check printout.txt --input 8x100 --emit toml  # print(model), pinned as a config
+
+A printout shows the modules, not the forward: they run in printed order (nn.Sequential); for skips (U-Nets)
+check the ONNX export or a config.
 
 The full schema (every layer type, from/concat/add, expect/match) is in the README, 'tconvcalc check'.
 """
@@ -181,7 +186,7 @@ def _check_file(
         if several:
             typer.echo(f"== {clean(path)}")
         for note in source.notes:
-            typer.echo(clean(f"note: {note}"))
+            typer.echo(_wrapped(clean(f"note: {note}")))
         reports.print_report(report)
     failure = report.first_failure
     if failure is not None and fmt in ("text", "json"):
@@ -195,9 +200,8 @@ def _check_file(
 
 
 def _emit(source: Any, report: Any, kind: str) -> None:
-    """--emit: the source as a config on stdout, its outputs pinned with the shapes they check to; the notes on
-    stderr."""
-    from tconvcalc import __version__
+    """--emit: the source as a config on stdout, its outputs pinned with the shapes they check to, the notes in
+    its header."""
     from tconvcalc.io import emit
     from tconvcalc.render.console import clean
 
@@ -206,13 +210,21 @@ def _emit(source: Any, report: Any, kind: str) -> None:
     config = emit.pinned(source.config, {name: shapes[name] for name in outputs if name in shapes})
     if kind == "json":
         typer.echo(emit.to_json(config), nl=False)
-    else:
-        where = "stdin" if source.path == "-" else source.path
-        header = [f"converted from {where} ({source.format}) by tconvcalc {__version__} check --emit toml"]
-        header += [f"note: {note}" for note in source.notes]
-        typer.echo(emit.to_toml(config, [clean(line) for line in header]), nl=False)
+        return
+    import textwrap
+
+    where = "stdin" if source.path == "-" else source.path
+    header = [f"converted from {where} ({source.format}) by tconvcalc check --emit toml"]
     for note in source.notes:
-        typer.echo(clean(f"note: {note}"), err=True)
+        header += textwrap.wrap(f"note: {note}", width=100, subsequent_indent="  ")
+    typer.echo(emit.to_toml(config, [clean(line) for line in header]), nl=False)
+
+
+def _wrapped(text: str) -> str:
+    import shutil
+    import textwrap
+
+    return textwrap.fill(text, width=max(shutil.get_terminal_size().columns, 40), subsequent_indent="  ")
 
 
 def _apply_fixes(path: str, source: Any, net: Any, report: Any, fmt: str) -> tuple[Any, Any, Any]:
