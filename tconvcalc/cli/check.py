@@ -98,7 +98,9 @@ def check(
             if emit not in EMITS:
                 raise UsageError(f"--emit {emit!r}: choose one of {', '.join(EMITS)}")
             if fix or sizes is not None or output_format is not None or json_ or len(files) > 1:
-                raise UsageError("--emit prints one file as a config: it does not go with --fix, --sizes, --format")
+                raise UsageError(
+                    "--emit prints one file as a config: give one file, without --fix, --sizes or --format"
+                )
         if files.count("-") > 1:
             raise UsageError("- (stdin) can be read once")
         shape = _shape(input_)

@@ -64,7 +64,10 @@ def convert(data: bytes, path: str, input_shape: tuple[int, ...] | None = None) 
         model = onnx.load_model_from_string(data)
     except Exception as exc:  # protobuf's DecodeError and friends
         raise UsageError(f"{path}: not an ONNX model ({type(exc).__name__}: {str(exc)[:100]})") from None
-    return _Graph(model, path, input_shape).convert()
+    try:
+        return _Graph(model, path, input_shape).convert()
+    except RecursionError:
+        raise UsageError(f"{path}: the model's constants are computed through too long a chain of nodes") from None
 
 
 class _NotExpressible(UsageError):

@@ -28,6 +28,7 @@ SEQUENTIAL_NOTE = (
     "skip connections (a U-Net's concat or add) and any other non-sequential forward are not shown, so check "
     "such a network from its ONNX export or a config"
 )
+MAX_DEPTH = 100  # nested containers
 _LINE = re.compile(r"(?P<indent>\s*)(?:\((?P<name>[^()]*)\):\s*)?(?P<rest>.*?)\s*")
 _OPEN = re.compile(r"(?:(?P<count>\d+) x )?(?P<cls>[A-Za-z_][\w.]*)\($")
 _CALL = re.compile(r"(?:(?P<count>\d+) x )?(?P<cls>[A-Za-z_][\w.]*)\((?P<args>.*)\)$", re.S)
@@ -108,6 +109,8 @@ def parse(text: str) -> Module:
             assert parent is not None
             parent += made
         if opened is not None:
+            if len(stack) >= MAX_DEPTH:
+                raise UsageError(f"line {start}: containers nested more than {MAX_DEPTH} deep")
             stack.append(made[0])
         elif not stack:
             root = made[0]
