@@ -4,7 +4,8 @@ positions it depends on (per spatial dimension) must be exactly the one whose gr
 The networks are built in torch with positive weights and no bias (so nothing cancels: every weight, every
 interpolation weight but bicubic's, and every activation slope is positive; the weights are random, not ones,
 so that a convolution summing a softmax's outputs does not add up to a constant), in float64. Their Jacobian is read
-column by column: the network applied to each one-hot input (a batch of them) minus the network at zero. MaxPool
+column by column: the network applied to each one-hot input (a batch of them) minus the network at zero; and for
+one output element of each layer, away from the borders, by backpropagating from it with autograd. MaxPool
 (whose gradient reaches only the maximum) and MaxUnpool (whose gradient follows its indices) are evaluated as the
 depthwise convolution of ones over the same window, which is what they may read; their real output shapes are
 checked against torch's own modules.
@@ -115,8 +116,9 @@ def _valid_prefix(config: dict[str, Any]) -> tuple[dict[str, Any], network.Repor
     return cut, report
 
 
-def _torch_outputs(torch: Any, config: dict[str, Any]) -> dict[str, Any]:
-    """Every layer's output for a batch of one-hot inputs (one per input element), minus its output at zero."""
+def _torch_outputs(torch: Any, config: dict[str, Any], given: Any = None) -> dict[str, Any]:
+    """Every layer's output for a batch of one-hot inputs (one per input element) after the zero input; or, for a
+    ``given`` input, with autograd on."""
     nn, F = torch.nn, torch.nn.functional
     torch.manual_seed(0)
     shape = config["input"]
@@ -125,7 +127,7 @@ def _torch_outputs(torch: Any, config: dict[str, Any]) -> dict[str, Any]:
         numel *= v
     dims = config["dims"]
     batch = torch.cat([torch.zeros(1, numel, dtype=torch.float64), torch.eye(numel, dtype=torch.float64)])
-    outputs = {"input": batch.reshape(numel + 1, *shape[1:])}
+    outputs = {"input": batch.reshape(numel + 1, *shape[1:]) if given is None else given}
     previous = "input"
     conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[dims]
     tconv = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[dims]
@@ -140,12 +142,13 @@ def _torch_outputs(torch: Any, config: dict[str, Any]) -> dict[str, Any]:
         )
         args = {k: v for k, v in layer.items() if k not in ("name", "type", "from")}
         c = x.shape[1]
-        with warnings.catch_warnings(), torch.no_grad():
+        with warnings.catch_warnings(), torch.set_grad_enabled(given is not None):
             warnings.simplefilter("ignore")
             if kind in ("conv", "tconv"):
                 cls = getattr(nn, f"{'Conv' if kind == 'conv' else 'ConvTranspose'}{dims}d")
                 module = cls(c, dtype=torch.float64, **args)
-                module.weight.uniform_(0.5, 1.5)
+                with torch.no_grad():
+                    module.weight.uniform_(0.5, 1.5)
                 y = module(x)
             elif kind == "maxpool":
                 real = getattr(nn, f"MaxPool{dims}d")(**args)(x[:1])
@@ -178,7 +181,8 @@ def _torch_outputs(torch: Any, config: dict[str, Any]) -> dict[str, Any]:
                 y = F.softmax(x, dim=layer["dim"])
             elif kind == "linear":
                 module = nn.Linear(x.shape[-1], layer["out_features"], bias=False, dtype=torch.float64)
-                module.weight.uniform_(0.5, 1.5)
+                with torch.no_grad():
+                    module.weight.uniform_(0.5, 1.5)
                 y = module(x)
             else:
                 raise AssertionError(kind)
@@ -227,6 +231,24 @@ def _ours(torch: Any, field: receptive.Field, out_shape: list[int]) -> list[Any]
     return [(torch.where(empty, -1, first), torch.where(empty, -2, last)) for first, last in out]
 
 
+def _check_a_gradient(torch: Any, config: dict[str, Any], step: Any, mine: list[Any], outputs: dict[str, Any]) -> None:
+    """Backpropagate from one output element away from the borders (the centre, last channel): the input
+    positions its gradient reaches span exactly our window for it."""
+    y = outputs[step.name]
+    element = (0, y.shape[1] - 1, *(n // 2 for n in y.shape[2:]))
+    (grad,) = torch.autograd.grad(y[element], outputs["input"], retain_graph=True, allow_unused=True)
+    if grad is None:
+        reached = torch.zeros(outputs["input"].shape[2:], dtype=torch.bool)
+    else:  # rounding leaves ~1e-16 where an interpolation weight is exactly 0: not a dependency
+        total = grad[0].abs().sum(0)
+        reached = total > 1e-10 * max(float(total.max()), 1e-300)
+    for dim, (first, last) in enumerate(mine):
+        along = reached.any(dim=tuple(a for a in range(reached.dim()) if a != dim)) if reached.dim() > 1 else reached
+        hits = along.nonzero().flatten().tolist()
+        window = (hits[0], hits[-1]) if hits else (-1, -2)
+        assert window == (int(first[element[1:]]), int(last[element[1:]])), (step.name, dim, element)
+
+
 def _fields(config: dict[str, Any]) -> dict[str, receptive.Field | None]:
     """The windows check computes, layer by layer (the same calls as network.check)."""
     from tconvcalc.core.blocks import AddSpec, ConcatSpec, join
@@ -257,6 +279,8 @@ def test_every_output_element_depends_on_the_window_torchs_gradient_reaches(torc
     note(json.dumps(config))
     outputs = _torch_outputs(torch, config)
     fields = _fields(config)
+    x = torch.rand(config["input"], dtype=torch.float64, generator=torch.Generator().manual_seed(1)) + 0.5
+    gradients = _torch_outputs(torch, config, x.requires_grad_())
     for step in report.steps[: len(config["layer"])]:
         y = outputs[step.name]
         assert list(y.shape[1:]) == step.output_shape[1:], step.name
@@ -270,6 +294,7 @@ def test_every_output_element_depends_on_the_window_torchs_gradient_reaches(torc
         for dim, ((f1, l1), (f2, l2)) in enumerate(zip(mine, expected)):
             bad = ((f1 != f2) | (l1 != l2)).nonzero()
             assert bad.numel() == 0, (step.name, dim, bad[:3].tolist())
+        _check_a_gradient(torch, config, step, mine, gradients)
         mode = config["layer"][report.steps.index(step)].get("mode", "")
         event(f"compared: {step.type} {mode}".strip())
         extent = [int((last - first + 1).clamp(min=0).max()) for first, last in expected]
