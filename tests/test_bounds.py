@@ -160,8 +160,8 @@ def test_corrupt_npz_is_one_line(files: Path, name: str, words: list[str]) -> No
     [
         (["run", "/dev/zero", "[[1]]"], 1, ["INPUT '/dev/zero'", "more than 256.0 MiB"]),
         (["run", "-", "[[1]]"], 1, ["INPUT (stdin)", "more than 256.0 MiB"]),
-        (["check", "/dev/zero"], 1, ["/dev/zero", "more than 4.0 MiB"]),
-        (["check", "-"], 1, ["- (stdin)", "more than 4.0 MiB"]),
+        (["check", "/dev/zero"], 1, ["/dev/zero", "more than 256.0 MiB"]),
+        (["check", "-"], 1, ["- (stdin)", "more than 256.0 MiB"]),
         (["shape", "--batch", "/dev/zero"], 1, ["line 1 runs on for more than 256.0 MiB"]),
         (["shape", "--batch", "-"], 1, ["line 1 runs on for more than 256.0 MiB"]),
     ],

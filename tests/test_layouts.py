@@ -139,6 +139,7 @@ def test_channels_last_against_keras(padding, stride, size):
     """Keras 3's Conv2DTranspose(data_format='channels_last') on the same numbers (Keras on its torch backend)."""
     os.environ.setdefault("KERAS_BACKEND", "torch")  # the test extra's torch: no TensorFlow or JAX to install
     import keras
+
     rng = np.random.default_rng(stride)
     x = rng.standard_normal((2, *size, 3)).astype(np.float32)
     layer = keras.layers.Conv2DTranspose(

@@ -51,6 +51,7 @@ class BatchNormSpec:
     momentum: float | None = 0.1
     affine: bool = True
     track_running_stats: bool = True
+    bias: bool = True  # with affine: the shift (PyTorch 2.x); without it, C parameters instead of 2C
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class InstanceNormSpec:
     momentum: float | None = 0.1
     affine: bool = False
     track_running_stats: bool = False
+    bias: bool = True
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class GroupNormSpec:
     num_channels: int | None = None
     eps: float = 1e-5
     affine: bool = True
+    bias: bool = True
 
 
 @dataclass(frozen=True)
@@ -284,7 +287,7 @@ def apply_block(spec: BlockSpec, shape: TensorShape) -> ResizeShape:
             raise LayerError(f"{name}: expected more than 1 {what} when training, got input size {list(full)}")
         if given is not None and given != c and (not isinstance(spec, InstanceNormSpec) or spec.affine):
             raise LayerError(f"{name}: the input has {c} channels, not {given}", param="num_features")
-        return ResizeShape(spec.TYPE, name, shape, shape, {}, 2 * c if spec.affine else 0)
+        return ResizeShape(spec.TYPE, name, shape, shape, {}, (1 + spec.bias) * c if spec.affine else 0)
     if isinstance(spec, FlattenSpec):
         rank = len(full)
         start, end = _dim(spec.start_dim, rank, "start_dim"), _dim(spec.end_dim, rank, "end_dim")

@@ -303,6 +303,8 @@ def apply(spec: LayerSpec, shape: TensorShape) -> LayerResult:
     (1, 1, 6, 6)
     """
     n = shape.dims
+    if isinstance(spec, (ConvTransposeSpec, ConvSpec)) and spec.in_channels is not None:
+        _check_in_channels(spec, shape)
     if isinstance(spec, ConvTransposeSpec):
         return conv_transpose_layer(
             shape,
@@ -365,6 +367,20 @@ def apply(spec: LayerSpec, shape: TensorShape) -> LayerResult:
         "align_corners": spec.align_corners,
     }
     return _resize(spec, shape, out, settings)
+
+
+def _check_in_channels(spec: ConvSpec | ConvTransposeSpec, shape: TensorShape) -> None:
+    """``in_channels``, when given, must be the input's channel count, as PyTorch's module checks it."""
+    cin = spec.in_channels
+    assert cin is not None
+    if cin < 1:
+        raise LayerError(f"in_channels={cin} must be at least 1", param="in_channels")
+    if shape.channels is not None and shape.channels != cin:
+        raise LayerError(
+            f"in_channels={cin} but the input {list(shape.as_tuple())} has {shape.channels} channels (PyTorch: "
+            f"expected input to have {cin} channels, but got {shape.channels} channels instead)",
+            param="in_channels",
+        )
 
 
 def _pool_settings(spec: MaxPoolSpec | AvgPoolSpec | MaxUnpoolSpec, n: int) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tconvcalc.core import sizes
+from tconvcalc.core import receptive, sizes
 from tconvcalc.core.blocks import AddSpec, ConcatSpec, join
 from tconvcalc.core.budget import MAX_CONFIG_LAYERS, MAX_SWEEP_STEPS, check_bound
 from tconvcalc.core.catalog import JOINS
@@ -41,7 +41,7 @@ def describe(spec: AnySpec, dims: int) -> str:
     defaults = {"padding": 0, "output_padding": 0, "dilation": 1, "groups": 1}
     parts = []
     for key, value in settings(spec).items():
-        if key == "out_channels":  # channels show in the shapes
+        if key in ("out_channels", "in_channels", "in_features", "num_features", "num_channels"):  # in the shapes
             continue
         if isinstance(value, list) and len(set(value)) == 1:
             value = value[0]
@@ -107,6 +107,7 @@ class Step:
     parameters: int | None = 0  # None: unknown (the input has no channel count)
     macs: int = 0
     status: str = "not reached"  # ok | invalid | expect failed | match failed | not reached
+    receptive_field: list[int] | None = None  # per spatial dim, in network-input positions (core/receptive.py)
     message: str | None = None
     fix: str | None = None
     fix_values: dict[str, Any] | None = field(default=None, repr=False)  # for --fix; the JSON has the text
@@ -124,6 +125,7 @@ class Step:
                 "output_shape",
                 "parameters",
                 "macs",
+                "receptive_field",
                 "status",
                 "message",
                 "fix",
@@ -259,15 +261,20 @@ def _top(read: Callable[[Any, str], Any], value: Any, key: str) -> Any:
 
 
 def check(
-    config: Mapping[str, Any] | Network, input_shape: Sequence[int] | None = None, with_expect: bool = True
+    config: Mapping[str, Any] | Network,
+    input_shape: Sequence[int] | None = None,
+    with_expect: bool = True,
+    receptive_fields: bool = True,
 ) -> Report:
     """Every layer in order, every failure reported. A failed expect/match continues with the shape the layer
     really produces; a layer PyTorch refuses leaves what reads it (directly or not) not reached, while
-    independent branches are still checked."""
+    independent branches are still checked. Each valid layer gets its receptive field
+    (:mod:`tconvcalc.core.receptive`) unless ``receptive_fields`` is false."""
     net = config if isinstance(config, Network) else parse_config(config)
     first = net.input if input_shape is None else TensorShape.from_tuple(input_shape, net.dims)
     report = Report(list(first.as_tuple()))
     outputs: dict[str, TensorShape | None] = {"input": first}
+    fields: dict[str, receptive.Field | None] = {"input": receptive.start(first) if receptive_fields else None}
     for node in net.layers:
         sources = [outputs[name] for name in node.inputs]
         current = sources[0]
@@ -297,6 +304,11 @@ def check(
         step.layer = result.layer
         step.output_shape, step.parameters, step.macs = list(result.output_shape), result.parameters, result.macs
         step.status = "ok"
+        if receptive_fields:
+            inputs = [s for s in sources if s is not None]
+            fields[node.name] = receptive.step(node.spec, [fields[name] for name in node.inputs], inputs, result)
+            field = fields[node.name]
+            step.receptive_field = None if field is None else field.size()
         table = node.table
         if with_expect and "expect" in table and list(table["expect"]) != step.output_shape:
             step.status = "expect failed"
@@ -328,7 +340,11 @@ def sweep(config: Mapping[str, Any] | Network, low: int, high: int) -> list[int]
     )
     whole = net.input.as_tuple()
     lead = whole[: len(whole) - net.dims]
-    return [v for v in range(low, high + 1) if check(net, [*lead, *([v] * net.dims)], with_expect=False).ok]
+    return [
+        v
+        for v in range(low, high + 1)
+        if check(net, [*lead, *([v] * net.dims)], with_expect=False, receptive_fields=False).ok
+    ]
 
 
 def _ordinal(n: int) -> str:

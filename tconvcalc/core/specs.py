@@ -5,7 +5,7 @@ first a mapping of PyTorch keyword names to values; :func:`parse_spec` is the on
 values' types and choices and builds the spec. Size rules live in :mod:`tconvcalc.core.layer` (``apply``).
 
 >>> parse_spec({"type": "tconv", "kernel_size": 4, "stride": 2, "padding": 1})
-ConvTransposeSpec(kernel_size=4, out_channels=None, stride=2, padding=1, output_padding=0, groups=1, bias=True, dilation=1, padding_mode='zeros', output_size=None)
+ConvTransposeSpec(kernel_size=4, out_channels=None, stride=2, padding=1, output_padding=0, groups=1, bias=True, dilation=1, padding_mode='zeros', output_size=None, in_channels=None)
 >>> parse_spec({"type": "maxpool", "kernel_size": 2, "strides": 2})
 Traceback (most recent call last):
 tconvcalc.core.errors.UsageError: unknown key 'strides' for type 'maxpool'
@@ -42,6 +42,7 @@ class ConvTransposeSpec:
     dilation: IntOrTuple = 1
     padding_mode: str = "zeros"
     output_size: IntOrTuple | None = None
+    in_channels: int | None = None  # optional, as PyTorch's constructor: checked against the input's channels
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class ConvSpec:
     groups: int = 1
     bias: bool = True
     padding_mode: str = "zeros"
+    in_channels: int | None = None  # optional, as PyTorch's constructor: checked against the input's channels
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ TYPES = tuple(SPECS)
 
 # How each key's value is read; a key's kind is the same in every layer type that has it.
 _INT_OR_TUPLE = {"kernel_size", "stride", "padding", "output_padding", "dilation", "size"}
-_OPTIONAL_INT = {"out_channels", "divisor_override"}
+_OPTIONAL_INT = {"out_channels", "in_channels", "divisor_override"}
 _BOOL = {"bias", "return_indices", "ceil_mode", "count_include_pad"}
 _OPTIONAL_BOOL = {"align_corners", "recompute_scale_factor"}
 _SHAPE = {"output_size"}

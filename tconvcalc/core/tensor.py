@@ -62,7 +62,7 @@ class TensorShape:
             if not 0 <= dims <= 3:
                 raise UsageError(f"dims={dims} must be 0 (a (N, features) input), 1, 2 or 3", param="dims")
             clash = found - {dims}
-            if clash:
+            if clash and dims != 0:  # dims = 0: (N, features), made spatial later by an Unflatten
                 raise UsageError(f"dims={dims} but the layers give {clash.pop()} values per dimension", param="dims")
             n = dims
         elif len(found) > 1:

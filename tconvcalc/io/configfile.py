@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tconvcalc.core.budget import MAX_CONFIG_BYTES, MAX_YAML_CONFIG_BYTES
-from tconvcalc.core.errors import UsageError
+from tconvcalc.core.budget import MAX_CONFIG_BYTES, MAX_YAML_CONFIG_BYTES, human_bytes
+from tconvcalc.core.errors import ResourceError, UsageError
 from tconvcalc.io.bounded import read_capped, read_file
 from tconvcalc.io.parsing import guarded
 
@@ -23,21 +23,26 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-def load(path: str) -> tuple[dict[str, Any], str]:
-    """The parsed config and its text; at most :data:`MAX_CONFIG_BYTES` (YAML :data:`MAX_YAML_CONFIG_BYTES`)
-    are read, since parsing takes about 100 (YAML 330) bytes of memory per byte of text."""
+def load(path: str, text: str | None = None, kind: str | None = None) -> tuple[dict[str, Any], str]:
+    """The parsed config and its text; at most :data:`MAX_CONFIG_BYTES` (YAML :data:`MAX_YAML_CONFIG_BYTES`),
+    since parsing takes about 100 (YAML 330) bytes of memory per byte of text. ``text`` and ``kind``
+    (toml/json/yaml): already read and recognised, as :mod:`tconvcalc.io.sources` does; the caps hold for them too."""
     suffix = Path(path).suffix.lower()
-    cap = MAX_YAML_CONFIG_BYTES if suffix in (".yaml", ".yml") else MAX_CONFIG_BYTES
-    if path == "-":
-        data = read_capped(sys.stdin.buffer, "- (stdin)", cap, "a config")
-    else:
-        data = read_file(path, path, cap, "a config")
+    yaml_kind = kind == "yaml" or (kind is None and suffix in (".yaml", ".yml"))
+    cap = MAX_YAML_CONFIG_BYTES if yaml_kind else MAX_CONFIG_BYTES
+    if text is None:
+        if path == "-":
+            data = read_capped(sys.stdin.buffer, "- (stdin)", cap, "a config")
+        else:
+            data = read_file(path, path, cap, "a config")
+        try:
+            text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{path}: cannot read it ({exc})") from None
+    elif len(text) > cap:
+        raise ResourceError(f"{path}: {human_bytes(len(text))}, over the {human_bytes(cap)} a config may hold")
     try:
-        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: cannot read it ({exc})") from None
-    try:
-        config = guarded(lambda t: _parse(t, path), text, path)
+        config = guarded(lambda t: _parse(t, path, kind), text, path)
     except UsageError:
         raise
     except ValueError as exc:  # beyond each parser's own errors: a YAML date such as 2001-13-45
@@ -47,11 +52,11 @@ def load(path: str) -> tuple[dict[str, Any], str]:
     return config, text
 
 
-def _parse(text: str, path: str) -> Any:
+def _parse(text: str, path: str, kind: str | None = None) -> Any:
     suffix = Path(path).suffix.lower()
-    if suffix in (".yaml", ".yml"):
+    if kind == "yaml" or (kind is None and suffix in (".yaml", ".yml")):
         return _yaml(text, path)
-    if suffix == ".json" or (path == "-" and text.lstrip().startswith("{")):
+    if kind == "json" or (kind is None and (suffix == ".json" or (path == "-" and text.lstrip().startswith("{")))):
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:

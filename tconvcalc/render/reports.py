@@ -381,6 +381,12 @@ def print_report(report: Any) -> None:
             "the MACs of its dual convolution"
         )
     )
+    last = report.steps[-1] if report.steps else None
+    if last is not None and last.receptive_field:
+        field = "x".join(str(v) for v in last.receptive_field)
+        con.print(
+            Text(clean(f"receptive field of {last.name!r} (last layer): {field} input positions; per layer in --json"))
+        )
     for step in report.steps:
         if step.status not in ("ok", "not reached"):
             con.print(
