@@ -362,7 +362,7 @@ def test_one_pixel_shift_detected_and_explained():
             "--from",
             "tf",
             "-p",
-            "same",
+            "SAME",
             "--output-shape",
             "8",
             "--json",
@@ -392,3 +392,38 @@ def test_convention_refusals(args, code, message):
     result = invoke(args)
     assert result.exit_code == code, result.output
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "accepted"),
+    [
+        # TF's padding attr is an enum of upper-case strings: 'same' fails in TF itself (checked with TF 2.21:
+        # "Value for attr 'padding' of \"same\" is not in the list of allowed values").
+        (["shape", "1x8x8x3", "-k", "3", "-s", "2", "--convention", "tf", "--output-shape", "1x16x16x3"], "SAME"),
+        # jax.lax.conv_transpose applies its rule to 'SAME'/'VALID' only; another string reaches
+        # conv_general_dilated, which refuses string padding with lhs dilation.
+        (["shape", "1x3x8x8", "-k", "3", "-s", "2", "--convention", "jax"], "SAME"),
+        (["shape", "1x3x8x8", "-k", "3", "-s", "2", "--convention", "jax"], "VALID"),
+    ],
+)
+def test_padding_strings_are_case_sensitive_where_the_framework_is(args, accepted):
+    assert invoke([*args, "-p", accepted]).exit_code == 0
+    for spelling in (accepted.lower(), accepted.capitalize()):
+        result = invoke([*args, "-p", spelling])
+        assert result.exit_code == 2 and f"'{spelling}'" in result.output and "upper-case" in result.output
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("spelling", ["same", "valid", "SAME", "Valid"])
+def test_conv_padding_strings_as_torch_reads_them(spelling):
+    """torch's Conv takes 'same' and 'valid' only, lower-case: the CLI must not lower-case them first."""
+    torch = pytest.importorskip("torch")
+    try:
+        torch.nn.Conv2d(3, 3, 3, padding=spelling)
+        want = 0
+    except ValueError:
+        want = 2
+    result = invoke(["shape", "1x3x8x8", "--conv", "-k", "3", "-p", spelling, "--plain"])
+    assert result.exit_code == want, result.output
+    if want:
+        assert f"'{spelling}'" in result.output

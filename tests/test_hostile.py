@@ -572,7 +572,7 @@ COMMANDS = {
         "--from",
         "tf",
         "-p",
-        "same",
+        "SAME",
         "--output-shape",
         "8",
     ],

@@ -133,10 +133,12 @@ def test_layout_refused_where_it_changes_nothing():
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Keras' torch variables' __array__, not ours
 @pytest.mark.parametrize(
-    ("padding", "stride", "size"), [("same", 2, (5, 4)), ("valid", 3, (4, 4)), ("same", 1, (3, 5))]
+    ("padding", "stride", "size"),
+    [("same", 2, (5, 4)), ("valid", 3, (4, 4)), ("same", 1, (3, 5)), ("SAME", 2, (5, 4)), ("Valid", 2, (3, 3))],
 )
 def test_channels_last_against_keras(padding, stride, size):
-    """Keras 3's Conv2DTranspose(data_format='channels_last') on the same numbers (Keras on its torch backend)."""
+    """Keras 3's Conv2DTranspose(data_format='channels_last') on the same numbers (Keras on its torch backend).
+    Keras lower-cases its padding string, so 'SAME' is Keras' 'same' (and tconvcalc's)."""
     os.environ.setdefault("KERAS_BACKEND", "torch")  # the test extra's torch: no TensorFlow or JAX to install
     import keras
 

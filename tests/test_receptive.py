@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from helpers import invoke
-from hypothesis import event, given, note, settings
+from hypothesis import event, example, given, note, settings
 from hypothesis import strategies as st
 
 from tconvcalc.core import network, receptive
@@ -246,7 +246,24 @@ def _check_a_gradient(torch: Any, config: dict[str, Any], step: Any, mine: list[
         along = reached.any(dim=tuple(a for a in range(reached.dim()) if a != dim)) if reached.dim() > 1 else reached
         hits = along.nonzero().flatten().tolist()
         window = (hits[0], hits[-1]) if hits else (-1, -2)
+        if window != (int(first[element[1:]]), int(last[element[1:]])) and _nearest_at_a_fraction(config):
+            # torch 2.13 contradicts itself here: the 1-D and 3-D nearest forward kernels take the source index
+            # from 1/scale_factor, their backward kernels from in/out, so autograd's gradient lands on another
+            # position than the one the value is read from (interpolate(x[1,1,2], scale_factor=1.25): y[1] is
+            # x[0], its gradient goes to x[1]). The forward, which the caller compared already, decides.
+            event("torch's nearest backward disagrees with its forward")
+            continue
         assert window == (int(first[element[1:]]), int(last[element[1:]])), (step.name, dim, element)
+
+
+def _nearest_at_a_fraction(config: dict[str, Any]) -> bool:
+    """Whether the network has a nearest upsampling whose scale is not an integer."""
+    for layer in config["layer"]:
+        if layer.get("type") == "upsample" and layer.get("mode", "nearest") == "nearest":
+            scale = layer.get("scale_factor")
+            if scale is not None and any(float(v) != int(v) for v in (scale if isinstance(scale, list) else [scale])):
+                return True
+    return False
 
 
 def _fields(config: dict[str, Any]) -> dict[str, receptive.Field | None]:
@@ -270,6 +287,13 @@ def _fields(config: dict[str, Any]) -> dict[str, receptive.Field | None]:
 
 @settings(max_examples=int(os.environ.get("TCONVCALC_EXAMPLES", "150")), deadline=None)
 @given(networks())
+@example(  # torch's 3-D nearest backward reads another position than its forward (see _check_a_gradient)
+    config={
+        "input": [1, 1, 2, 2, 2],
+        "dims": 3,
+        "layer": [{"name": "l0", "type": "upsample", "mode": "nearest", "scale_factor": 1.25}],
+    }
+)
 def test_every_output_element_depends_on_the_window_torchs_gradient_reaches(torch: Any, config: dict[str, Any]) -> None:
     """Per layer, per output element, per dimension: our [first, last] is torch's, exactly; and the reported
     receptive field is the largest extent over the elements."""

@@ -106,7 +106,7 @@ def placement(
     if op is not None:
         raise UsageError("jax.lax.conv_transpose has no output_padding: give explicit --padding LO:HI pairs")
     token = padding or "VALID"
-    if token.upper() in ("SAME", "VALID"):
+    if token.upper() in ("SAME", "VALID"):  # jax_placement refuses the lower-case spelling, as JAX does
         return jax_placement(input_size, kernel_size, stride, token, dilation, consistent)
     pairs = []
     for part in token.split(","):

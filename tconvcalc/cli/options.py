@@ -126,7 +126,7 @@ class LayerOptions:
 
 def _ints(token: str, key: str) -> int | str | tuple[int, ...]:
     if key == "padding" and token.strip().lower() in ("same", "valid"):
-        return token.strip().lower()
+        return token.strip()  # as written: torch takes only 'same'/'valid' (the spec refuses 'SAME')
     values = tokens.parse_ints(token, FLAGS[key])
     return values[0] if len(values) == 1 else values
 

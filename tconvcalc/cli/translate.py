@@ -33,7 +33,7 @@ from tconvcalc.core.conventions import CONVENTIONS
 EPILOG_TRANSLATE = """\
 Examples:
   tconvcalc translate 1x4x5x5 -k 3 -s 2 -p 1 --output-padding 1
-  tconvcalc translate 4 --dims 1 -k 3 -s 2 --from tf -p same --output-shape 8
+  tconvcalc translate 4 --dims 1 -k 3 -s 2 --from tf -p SAME --output-shape 8
   tconvcalc translate 3x3 -k 3 -s 2 --from onnx --auto-pad SAME_UPPER
 
 -p takes integers for torch, SAME or VALID for keras, tf and jax (jax also

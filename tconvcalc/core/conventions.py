@@ -315,9 +315,13 @@ def tf_placement(
                 )
             crops.append((pb, sizes.full_size(ii, kk, ss, dd) - o - pb))
         return _checked(Placement("tf", i, k, s, d, tuple(crops)))
-    mode = padding.upper()
-    if mode not in ("SAME", "VALID"):
-        raise UsageError(f"padding={padding!r}: tf.nn.conv2d_transpose takes SAME or VALID (or explicit pairs)")
+    mode = padding
+    if mode not in ("SAME", "VALID"):  # TF's attr is an enum: 'same' is refused, as by TF
+        raise UsageError(
+            f"padding={padding!r}: tf.nn.conv2d_transpose takes SAME or VALID, upper-case (or explicit pairs); "
+            f"TF: Value for attr 'padding' of \"{padding}\" is not in the list of allowed values",
+            param="padding",
+        )
     if len(output_shape) != len(i):
         raise UsageError(f"output_shape has {len(output_shape)} values but the layer has {len(i)} spatial dimensions")
     crops = []
@@ -354,9 +358,16 @@ def jax_placement(
     n = len(i)
     crops = []
     if isinstance(padding, str):
-        mode = padding.upper()
+        mode = padding
         if mode not in ("SAME", "VALID"):
-            raise UsageError(f"padding={padding!r}: use SAME, VALID or (lo, hi) pairs")
+            # conv_transpose reads only these two; any other string goes on to conv_general_dilated, which
+            # refuses string padding with lhs dilation (stride > 1) and at stride 1 reads it as the forward
+            # conv's padding: not conv_transpose's 'SAME'. So 'same' is refused here.
+            raise UsageError(
+                f"padding={padding!r}: jax.lax.conv_transpose takes 'SAME' or 'VALID', upper-case, or (lo, hi) "
+                "pairs (another string is not its SAME/VALID rule)",
+                param="padding",
+            )
         for kk, ss, dd in zip(k, s, d):
             ke = sizes.effective_kernel(kk, dd)
             if mode == "SAME":
