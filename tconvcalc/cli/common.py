@@ -17,6 +17,7 @@ from typer._types import TyperChoice  # typer 0.28's choice type (pinned <0.29 i
 from typer.core import TyperGroup
 
 from tconvcalc import __version__, startup
+from tconvcalc.core.catalog import PADDING_MODES, UPSAMPLE_MODES
 from tconvcalc.core.conventions import CONVENTIONS
 from tconvcalc.core.errors import ExitStatus, TConvError, UsageError
 from tconvcalc.startup import ClosedStream
@@ -235,6 +236,38 @@ Layout = Annotated[
         click_type=choices(("channels_first", "channels_last")),
         help="How SIZE, --output-shape and tensors are laid out (default: the convention's; keras, tf, matlab "
         "channels_last).",
+    ),
+]
+CeilMode = Annotated[bool | None, typer.Option("--ceil-mode/--no-ceil-mode", help="Pooling: round the output size up.")]
+CountIncludePad = Annotated[
+    bool | None, typer.Option("--count-include-pad/--no-count-include-pad", help="AvgPool: count padding.")
+]
+DivisorOverride = Annotated[
+    int | None, typer.Option("--divisor-override", help="AvgPool: divide by this instead of the window size.")
+]
+ReturnIndices = Annotated[
+    bool | None,
+    typer.Option(
+        "--return-indices/--no-return-indices", help="MaxPool: also return the indices (run: flat per plane)."
+    ),
+]
+ScaleFactor = Annotated[
+    str | None, typer.Option("--scale-factor", help="Upsample: a float, or one per dimension (2,1.5).")
+]
+AlignCorners = Annotated[
+    bool | None, typer.Option("--align-corners/--no-align-corners", help="Upsample: align_corners.")
+]
+
+
+InterpMode = Annotated[
+    str | None, typer.Option("--mode", click_type=choices(UPSAMPLE_MODES), help="Upsample's interpolation mode.")
+]
+PaddingMode = Annotated[
+    str | None,
+    typer.Option(
+        "--padding-mode",
+        click_type=choices(PADDING_MODES),
+        help="Conv's padding_mode (how the input is padded; ConvTranspose has only zeros).",
     ),
 ]
 Explain = Annotated[bool, typer.Option("--explain", help="Show the formula step by step with the numbers substituted.")]

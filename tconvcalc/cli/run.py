@@ -7,14 +7,19 @@ from typing import Annotated, Any
 import typer
 
 from tconvcalc.cli.common import (
+    AlignCorners,
     AutoPad,
+    CeilMode,
     Consistent,
     Conv,
     Convention,
+    CountIncludePad,
     Cropping,
     Dilation,
+    DivisorOverride,
     Explain,
     Groups,
+    InterpMode,
     Json,
     Kernel,
     Layout,
@@ -23,7 +28,10 @@ from tconvcalc.cli.common import (
     OutputShape,
     OutputSize,
     Padding,
+    PaddingMode,
     Pads,
+    ReturnIndices,
+    ScaleFactor,
     Stride,
     app,
     choices,
@@ -32,7 +40,6 @@ from tconvcalc.cli.common import (
     output_mode,
 )
 from tconvcalc.cli.options import FLAGS, ConventionOptions, LayerOptions
-from tconvcalc.core.catalog import UPSAMPLE_MODES
 from tconvcalc.core.errors import LayerError, UsageError
 
 LAYER_TYPES = ("maxpool", "avgpool", "maxunpool", "upsample")
@@ -336,14 +343,7 @@ def run(
     dilation: Dilation = None,
     groups: Groups = None,
     conv: Conv = False,
-    padding_mode: Annotated[
-        str | None,
-        typer.Option(
-            "--padding-mode",
-            click_type=choices(("zeros", "reflect", "replicate", "circular")),
-            help="--conv: nn.Conv's padding_mode (how the input is padded; ConvTranspose has only zeros).",
-        ),
-    ] = None,
+    padding_mode: PaddingMode = None,
     method: Annotated[
         str | None,
         typer.Option(
@@ -388,32 +388,16 @@ def run(
         ),
     ] = None,
     kernel_size: Kernel = None,
-    ceil_mode: Annotated[
-        bool | None, typer.Option("--ceil-mode/--no-ceil-mode", help="Pooling: round the output size up.")
-    ] = None,
-    count_include_pad: Annotated[
-        bool | None, typer.Option("--count-include-pad/--no-count-include-pad", help="AvgPool: count padding.")
-    ] = None,
-    divisor_override: Annotated[
-        int | None, typer.Option("--divisor-override", help="AvgPool: divide by this instead of the window size.")
-    ] = None,
-    return_indices: Annotated[
-        bool | None,
-        typer.Option("--return-indices/--no-return-indices", help="MaxPool: also print the flat per-plane indices."),
-    ] = None,
+    ceil_mode: CeilMode = None,
+    count_include_pad: CountIncludePad = None,
+    divisor_override: DivisorOverride = None,
+    return_indices: ReturnIndices = None,
     indices: Annotated[
         str | None, typer.Option("--indices", help="MaxUnpool: MaxPool's indices, as INPUT (a literal or a file).")
     ] = None,
-    scale_factor: Annotated[
-        str | None, typer.Option("--scale-factor", help="Upsample: a float, or one per dimension (2,1.5).")
-    ] = None,
-    interp_mode: Annotated[
-        str | None,
-        typer.Option("--mode", click_type=choices(UPSAMPLE_MODES), help="Upsample's interpolation mode."),
-    ] = None,
-    align_corners: Annotated[
-        bool | None, typer.Option("--align-corners/--no-align-corners", help="Upsample: align_corners.")
-    ] = None,
+    scale_factor: ScaleFactor = None,
+    interp_mode: InterpMode = None,
+    align_corners: AlignCorners = None,
     recompute_scale_factor: Annotated[
         bool | None,
         typer.Option(

@@ -13,15 +13,20 @@ from typing import Annotated, Any
 import typer
 
 from tconvcalc.cli.common import (
+    AlignCorners,
     AutoPad,
+    CeilMode,
     Consistent,
     Conv,
     Convention,
+    CountIncludePad,
     Cropping,
     Dilation,
     Dims,
+    DivisorOverride,
     Explain,
     Groups,
+    InterpMode,
     Json,
     Kernel,
     Layout,
@@ -30,8 +35,11 @@ from tconvcalc.cli.common import (
     OutputShape,
     OutputSize,
     Padding,
+    PaddingMode,
     Pads,
     Plain,
+    ReturnIndices,
+    ScaleFactor,
     Stride,
     app,
     choices,
@@ -40,7 +48,7 @@ from tconvcalc.cli.common import (
     output_mode,
 )
 from tconvcalc.cli.options import ConventionOptions, LayerOptions
-from tconvcalc.core.catalog import PADDING_MODES, TYPES, UPSAMPLE_MODES
+from tconvcalc.core.catalog import TYPES
 from tconvcalc.core.errors import LayerError, TConvError, UsageError
 from tconvcalc.core.tensor import format_shape
 
@@ -86,9 +94,7 @@ def shape(
     bias: Annotated[
         bool | None, typer.Option("--bias/--no-bias", help="Conv/ConvTranspose: a bias (counted in parameters).")
     ] = None,
-    padding_mode: Annotated[
-        str | None, typer.Option("--padding-mode", click_type=choices(PADDING_MODES), help="Conv's padding_mode.")
-    ] = None,
+    padding_mode: PaddingMode = None,
     conv: Conv = False,
     layer_type: Annotated[
         str | None,
@@ -99,28 +105,13 @@ def shape(
             help="tconv (default), conv, maxpool, avgpool, maxunpool, upsample, or any check layer type (relu, ...).",
         ),
     ] = None,
-    ceil_mode: Annotated[
-        bool | None, typer.Option("--ceil-mode/--no-ceil-mode", help="Pooling: round the output size up.")
-    ] = None,
-    count_include_pad: Annotated[
-        bool | None, typer.Option("--count-include-pad/--no-count-include-pad", help="AvgPool: count padding.")
-    ] = None,
-    divisor_override: Annotated[
-        int | None, typer.Option("--divisor-override", help="AvgPool: divide by this instead of the window size.")
-    ] = None,
-    return_indices: Annotated[
-        bool | None, typer.Option("--return-indices/--no-return-indices", help="MaxPool: also return indices.")
-    ] = None,
-    scale_factor: Annotated[
-        str | None, typer.Option("--scale-factor", help="Upsample: a float, or one per dimension (2,1.5).")
-    ] = None,
-    interp_mode: Annotated[
-        str | None,
-        typer.Option("--mode", click_type=choices(UPSAMPLE_MODES), help="Upsample's interpolation mode."),
-    ] = None,
-    align_corners: Annotated[
-        bool | None, typer.Option("--align-corners/--no-align-corners", help="Upsample: align_corners.")
-    ] = None,
+    ceil_mode: CeilMode = None,
+    count_include_pad: CountIncludePad = None,
+    divisor_override: DivisorOverride = None,
+    return_indices: ReturnIndices = None,
+    scale_factor: ScaleFactor = None,
+    interp_mode: InterpMode = None,
+    align_corners: AlignCorners = None,
     compare: Annotated[
         bool,
         typer.Option("--compare", help="ConvTranspose, MaxUnpool and interpolate on the same input, in one table."),
