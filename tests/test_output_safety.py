@@ -46,7 +46,7 @@ JSON_COMMANDS = [
         "--from",
         "tf",
         "-p",
-        "same",
+        "SAME",
         "--output-shape",
         "8",
         "--json",

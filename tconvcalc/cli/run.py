@@ -446,27 +446,25 @@ def run(
     with errors():
         mode = output_mode(json_, plain)
         limit = tensorio.parse_bytes(memory_limit)
+        convolution_only = {  # the options of a convolution run: neither --compare nor --layer takes them
+            "--bias": bias,
+            "--conv": conv or None,
+            "--method": method,
+            "--check": check or None,
+            "--convention": convention,
+            "--pads": pads,
+            "--auto-pad": auto_pad,
+            "--output-shape": output_shape,
+            "--consistent-padding": consistent or None,
+            "--cropping": cropping,
+            "--layout": layout,
+            "--weight-layout": weight_layout,
+            "--transpose-kernel": transpose_kernel or None,
+            "--explain": explain or None,
+        }
         if compare:
-            others = {
-                "--layer": layer_type,
-                "--bias": bias,
-                "--conv": conv or None,
-                "--method": method,
-                "--check": check or None,
-                "--convention": convention,
-                "--pads": pads,
-                "--auto-pad": auto_pad,
-                "--output-shape": output_shape,
-                "--consistent-padding": consistent or None,
-                "--cropping": cropping,
-                "--layout": layout,
-                "--weight-layout": weight_layout,
-                "--transpose-kernel": transpose_kernel or None,
-                "--explain": explain or None,
-                "--save": save,
-                "--indices": indices,
-                "--plain": plain or None,
-            }
+            others = {"--layer": layer_type, **convolution_only, "--save": save, "--indices": indices}
+            others["--plain"] = plain or None
             compared = {**layer.given_tokens(), **resample_options.given_tokens()}
             for key_name in compared:
                 if key_name not in ("kernel_size", "stride", "padding", "mode", "align_corners"):
@@ -477,23 +475,7 @@ def run(
             _run_compare(input, weight, key, LayerOptions(**compared), dims, mode, precision, limit)
             return
         if layer_type is not None:
-            weight_path = {
-                "WEIGHT": weight,
-                "--bias": bias,
-                "--conv": conv or None,
-                "--method": method,
-                "--check": check or None,
-                "--convention": convention,
-                "--pads": pads,
-                "--auto-pad": auto_pad,
-                "--output-shape": output_shape,
-                "--consistent-padding": consistent or None,
-                "--cropping": cropping,
-                "--layout": layout,
-                "--weight-layout": weight_layout,
-                "--transpose-kernel": transpose_kernel or None,
-                "--explain": explain or None,
-            }
+            weight_path = {"WEIGHT": weight, **convolution_only}
             options = LayerOptions(**{**layer.given_tokens(), **resample_options.given_tokens()})
             _run_layer(layer_type, input, key, indices, options, weight_path, dims, mode, precision, save, limit)
             return
