@@ -3,6 +3,8 @@
     python scripts/gen_model_examples.py
 
 * examples/dcgan-printout.txt: what print(model) prints for a DCGAN generator built from nn.Sequential;
+* examples/vae-decoder-printout.txt: a convolutional VAE decoder for 28x28 images (output_padding restores the
+  encoder's odd sizes);
 * examples/decoder-printout.txt: the printout of a three-module encoder/decoder (the README's --emit example);
 * examples/unet-tiny.onnx: a small U-Net with a concat skip, exported by torch.onnx.export with a dynamic batch
   and spatial size (a few thousand weights, so that the file stays small).
@@ -41,6 +43,23 @@ def dcgan() -> nn.Module:
     )
 
 
+def vae_decoder() -> nn.Module:
+    """A VAE decoder from a 16-d latent vector to a 1x28x28 image: Linear, Unflatten, then ConvTransposes whose
+    output_padding gives 7 -> 14 -> 28 (without it, 13 and 25)."""
+    return nn.Sequential(
+        nn.Linear(16, 64 * 7 * 7),
+        nn.ReLU(),
+        nn.Unflatten(1, (64, 7, 7)),
+        nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1),
+        nn.GroupNorm(8, 32),
+        nn.SiLU(),
+        nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1),
+        nn.SiLU(),
+        nn.Conv2d(16, 1, 3, padding=1),
+        nn.Sigmoid(),
+    )
+
+
 def decoder() -> nn.Module:
     """A stride-2 Conv and the ConvTranspose that undoes it, one pixel short (no output_padding)."""
     return nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.ReLU(), nn.ConvTranspose2d(16, 3, 3, 2, 1))
@@ -64,6 +83,7 @@ class TinyUNet(nn.Module):
 def main() -> None:
     (EXAMPLES / "dcgan-printout.txt").write_text(str(dcgan()) + "\n")
     (EXAMPLES / "decoder-printout.txt").write_text(str(decoder()) + "\n")
+    (EXAMPLES / "vae-decoder-printout.txt").write_text(str(vae_decoder()) + "\n")
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript-based exporter is deprecated; the new one needs onnxscript

@@ -24,17 +24,24 @@ def _script(torch: Any) -> Any:
     return module
 
 
-def test_the_printout_example_is_torchs_and_checks_to_its_shapes(torch: Any) -> None:
+@pytest.mark.parametrize(
+    ("name", "builder", "size"),
+    [("dcgan-printout.txt", "dcgan", "8x100"), ("vae-decoder-printout.txt", "vae_decoder", "4x16")],
+)
+def test_the_printout_examples_are_torchs_and_check_to_its_shapes(
+    torch: Any, name: str, builder: str, size: str
+) -> None:
     script = _script(torch)
     assert (EXAMPLES / "decoder-printout.txt").read_text() == str(script.decoder()) + "\n"
-    model = script.dcgan()
-    assert (EXAMPLES / "dcgan-printout.txt").read_text() == str(model) + "\n"
-    doc = json.loads(invoke(["check", str(EXAMPLES / "dcgan-printout.txt"), "--input", "8x100", "--json"]).stdout)
+    model = getattr(script, builder)()
+    assert (EXAMPLES / name).read_text() == str(model) + "\n"
+    doc = json.loads(invoke(["check", str(EXAMPLES / name), "--input", size, "--json"]).stdout)
+    assert doc["ok"] is True
     leaves = [m for m in model.modules() if not list(m.children())]
     shapes: list[list[int]] = []
     hooks = [leaf.register_forward_hook(lambda m, i, o: shapes.append(list(o.shape))) for leaf in leaves]
     with torch.no_grad():
-        model(torch.zeros(8, 100))
+        model(torch.zeros(*map(int, size.split("x"))))
     for hook in hooks:
         hook.remove()
     assert [s["output_shape"] for s in doc["layers"]] == shapes
