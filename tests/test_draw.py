@@ -557,3 +557,31 @@ def test_committed_figures_are_fresh(name, arguments, tmp_path):
     assert out.read_text() == committed.read_text(), f"stale: run python scripts/render_figures.py ({name})"
     png = committed.with_suffix(".png")
     assert png.stat().st_size < 200_000
+
+
+@pytest.mark.parametrize(
+    ("size", "options"),
+    [
+        ("1x8x6x3", ["--convention", "keras", "-p", "same"]),  # Keras: N, H, W, C
+        ("1x3x8x6", ["--convention", "keras", "-p", "same", "--layout", "channels_first"]),
+        ("8x6x3", ["--convention", "matlab", "--cropping", "1"]),  # MATLAB: h x w x c
+        ("5x4", ["--convention", "matlab", "--cropping", "same"]),
+        ("1x3x8x6", ["--convention", "torch", "-p", "1"]),
+    ],
+)
+def test_draw_reads_size_as_shape_does(tmp_path, size, options):
+    """draw's SIZE, --layout and --cropping are read as in shape and translate: the same sizes and crops."""
+    args = [size, "-k", "4", "-s", "2", *options]
+    drawn = invoke(["draw", *args, "-o", str(tmp_path / "f.svg"), "--json"])
+    assert drawn.exit_code == 0, drawn.output
+    translated = invoke(["translate", *["--from" if a == "--convention" else a for a in args], "--json"])
+    assert translated.exit_code == 0, translated.output
+    doc, want = json.loads(drawn.stdout), json.loads(translated.stdout)
+    assert doc["input_size"] == want["input_size"] and doc["output_size"] == want["output_size"]
+    assert doc["crops"] == want["crops"]
+
+
+def test_draw_refuses_layout_with_input_numbers(tmp_path):
+    args = ["--input", "[[1,2],[3,4]]", "--weight", "[[1,1],[1,1]]", "--layout", "channels_last"]
+    result = invoke(["draw", *args, "-o", str(tmp_path / "f.svg")])
+    assert result.exit_code == 2 and "--layout" in result.output

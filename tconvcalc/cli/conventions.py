@@ -14,9 +14,11 @@ from tconvcalc.core.conventions import (
     matlab_placement,
     onnx_placement,
     tf_placement,
+    to_channels_first,
     torch_placement,
 )
 from tconvcalc.core.errors import UsageError
+from tconvcalc.core.tensor import TensorShape
 
 PLACEMENT_REFUSES = (
     "output_size",
@@ -31,6 +33,16 @@ PLACEMENT_REFUSES = (
     "align_corners",
     "recompute_scale_factor",
 )
+
+
+def read_size(
+    conv: ConventionOptions, layer: LayerOptions, values: Sequence[int], dims: int | None
+) -> tuple[TensorShape, int]:
+    """SIZE as ``conv``'s layout gives it (``--layout``, else the framework's), read channels-first by the SIZE
+    rule; and the number of spatial dimensions."""
+    n = TensorShape.read(values, dims, implied=layer.implied_dims()).dims
+    first = to_channels_first(values, n, conv.channel_layout)
+    return TensorShape.read(first, dims, implied=layer.implied_dims()), n
 
 
 def placement(

@@ -10,10 +10,12 @@ from tconvcalc.cli.common import (
     AutoPad,
     Consistent,
     Convention,
+    Cropping,
     Dilation,
     Dims,
     Json,
     Kernel,
+    Layout,
     OutputPadding,
     OutputShape,
     Padding,
@@ -65,6 +67,8 @@ def draw(
     auto_pad: AutoPad = None,
     output_shape: OutputShape = None,
     consistent: Consistent = False,
+    cropping: Cropping = None,
+    layout: Layout = None,
     view: Annotated[
         str,
         typer.Option(
@@ -92,13 +96,14 @@ def draw(
     """Draw a transposed convolution as the convolution-arithmetic paper does: an SVG of every cell."""
     from tconvcalc.cli import conventions, tokens
     from tconvcalc.cli.options import ConventionOptions, LayerOptions
-    from tconvcalc.core.tensor import TensorShape
     from tconvcalc.render import figure
 
     layer = LayerOptions(
         kernel_size=kernel_size, stride=stride, padding=padding, output_padding=output_padding, dilation=dilation
     )
-    framework = ConventionOptions(convention, pads, auto_pad, output_shape, consistent)
+    framework = ConventionOptions(
+        convention, pads, auto_pad, output_shape, consistent, cropping=cropping, layout=layout
+    )
     with errors():
         if output is None:
             raise UsageError("give -o FILE.svg: the figure is written to a file")
@@ -109,12 +114,14 @@ def draw(
                 raise UsageError("--input and --weight go together: the numbers of the input and of the kernel")
             if size is not None:
                 raise UsageError("SIZE comes from --input here: leave it out")
+            if layout is not None:
+                raise UsageError("--layout reads SIZE; --input is drawn as one channel: give its spatial axes")
             tensors = _read(input_tensor, weight, key, dims, framework)
             spatial, kernel = tuple(tensors[0].shape), tuple(tensors[1].shape[2:])
         else:
             if size is None:
                 raise UsageError("give SIZE (or --input and --weight)")
-            source = TensorShape.read(tokens.parse_ints(size, "SIZE"), dims, implied=layer.implied_dims())
+            source, _ = conventions.read_size(framework, layer, tokens.parse_ints(size, "SIZE"), dims)
             spatial, kernel = source.spatial, None
         figure.check_dims(len(spatial))
         p = conventions.placement(framework, layer, spatial, kernel)

@@ -294,14 +294,12 @@ def _compare(layer: LayerOptions, values: tuple[int, ...], dims: int | None, mod
 def _print_placement(
     framework: ConventionOptions, layer: LayerOptions, values: tuple[int, ...], dims: int | None, mode: str
 ) -> None:
-    from tconvcalc.cli.conventions import placement
+    from tconvcalc.cli.conventions import placement, read_size
     from tconvcalc.core import conventions
     from tconvcalc.core.layer import channels_for
-    from tconvcalc.core.tensor import TensorShape
 
-    n = TensorShape.read(values, dims, implied=layer.implied_dims()).dims
+    source, n = read_size(framework, layer, values, dims)
     chosen = framework.channel_layout
-    source = TensorShape.read(conventions.to_channels_first(values, n, chosen), dims, implied=layer.implied_dims())
     p = placement(framework, layer, source.spatial)
     _, cout = channels_for(source, layer.out_channels, layer.groups or 1)
     lead = list(source.as_tuple()[: -source.dims])

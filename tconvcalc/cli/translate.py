@@ -74,7 +74,6 @@ def translate(
     from tconvcalc.cli.options import ConventionOptions, LayerOptions
     from tconvcalc.core import translate as translation
     from tconvcalc.core.layer import channels_for
-    from tconvcalc.core.tensor import TensorShape
 
     layer = LayerOptions(
         kernel_size=kernel_size,
@@ -86,15 +85,11 @@ def translate(
         out_channels=out_channels,
     )
     with errors():
-        from tconvcalc.core.conventions import to_channels_first
-
         framework = ConventionOptions(
             convention, pads, auto_pad, output_shape, consistent, cropping=cropping, layout=layout
         )
         values = tokens.parse_ints(size, "SIZE")
-        n = TensorShape.read(values, dims, implied=layer.implied_dims()).dims
-        values = to_channels_first(values, n, framework.channel_layout)
-        source = TensorShape.read(values, dims, implied=layer.implied_dims())
+        source, n = conventions.read_size(framework, layer, values, dims)
         p = conventions.placement(framework, layer, source.spatial)
         cin, cout = channels_for(source, out_channels, groups or 1)
         t = translation.translate(p, groups or 1, cin, cout)
