@@ -37,6 +37,8 @@ TABLE = [
     ("SIZE that fits no reading", ["shape", "1x2x3x4x5", "-k", "3"], 2),
     ("missing --kernel-size", ["shape", "5"], 2),
     ("string padding on a ConvTranspose", ["shape", "5", "-k", "3", "-p", "same"], 2),
+    ("four spatial dimensions in translate (was a KeyError)", ["translate", "1", "-k", "1x2x5x5"], 2),
+    ("four spatial dimensions in draw", ["draw", "1", "-k", "1x2x5x5", "-o", "x.svg"], 2),
     ("unreadable config", ["check", "no-such-file.toml"], 2),
     ("a figure too large to draw", ["draw", "40", "-k", "3", "-s", "2", "-o", "never-written.svg"], 2),
     ("unreadable tensor file", ["run", "no-such-file.npy", K], 2),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from tconvcalc.core import sizes
 from tconvcalc.core.errors import LayerError, UsageError
+from tconvcalc.core.specs import MAX_DIMS
 
 CONVENTIONS = ("torch", "onnx", "keras", "tf", "jax", "matlab")
 Crops = tuple[tuple[int, int], ...]
@@ -82,6 +83,8 @@ def _common(
     input_size: Sequence[int], kernel_size: sizes.IntArg, stride: sizes.IntArg, dilation: sizes.IntArg
 ) -> tuple[tuple[int, ...], ...]:
     n = len(input_size)
+    if not 1 <= n <= MAX_DIMS:  # the conventions describe ConvTranspose1d/2d/3d, as the layer spec does
+        raise UsageError(f"{n} spatial dimensions; a transposed convolution has 1 to {MAX_DIMS}", param="dims")
     k, s, d = (
         sizes.per_dim(kernel_size, n, "kernel_size"),
         sizes.per_dim(stride, n, "stride"),
