@@ -1,6 +1,6 @@
 """`tconvcalc draw`: the SVG's cells, counted per class, against the arithmetic of the zero-insertion view.
 
-The expected counts are derived here from ../shared/semantics.md section 0, independently of the renderer: the
+The expected counts are derived here from the paper's arithmetic (written out below), not from the renderer: the
 input with s-1 zeros between its elements, d(k-1)-begin zeros before it and d(k-1)-end after it (negative: that
 many stretched elements cut off), the last output_padding of those being output_padding's; the full output
 (i-1)s + d(k-1) + 1 cropped (begin, end), negative crops appending zeros. Chromium renders the same files in
