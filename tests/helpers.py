@@ -104,6 +104,26 @@ def _command_names() -> frozenset[str]:
     return frozenset(_command_name(c) for c in app.registered_commands)
 
 
+# The README's one-pixel-shift case: TF 'SAME' with an odd total crop, which PyTorch cannot place exactly. One
+# argv for every test that needs a translate with a note and a non-trivial document.
+TF_SAME_ODD_CROP = [
+    "translate",
+    "4",
+    "--dims",
+    "1",
+    "-k",
+    "3",
+    "-s",
+    "2",
+    "--from",
+    "tf",
+    "-p",
+    "SAME",
+    "--output-shape",
+    "8",
+]
+
+
 def invoke(args: Sequence[str], input: str | bytes | None = None, **kwargs: Any) -> Result:
     """CliRunner's result for ``tconvcalc ARGS``, with the app that ``main()`` would build for them.
 

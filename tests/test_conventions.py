@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 from conftest import DATA
-from helpers import check_same, invoke
+from helpers import TF_SAME_ODD_CROP, check_same, invoke
 from hypothesis import event, example, given, reject, settings
 from hypothesis import strategies as st
 from oracle import TORCH_REFUSALS, torch_output_shape
@@ -350,23 +350,7 @@ def test_one_pixel_shift_detected_and_explained():
     np.testing.assert_array_equal(tf_values[..., 1:], torch_values[..., :-1])  # shifted by one
     assert not np.array_equal(tf_values, torch_values)
     result = invoke(
-        [
-            "translate",
-            "4",
-            "--dims",
-            "1",
-            "-k",
-            "3",
-            "-s",
-            "2",
-            "--from",
-            "tf",
-            "-p",
-            "SAME",
-            "--output-shape",
-            "8",
-            "--json",
-        ],
+        [*TF_SAME_ODD_CROP, "--json"],
     )
     doc = json.loads(result.stdout)
     assert doc["torch"] is None and "shifted" in doc["torch_same_shape"]

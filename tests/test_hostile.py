@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import invoke
+from helpers import TF_SAME_ODD_CROP, invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -560,22 +560,7 @@ COMMANDS = {
     "matrix": ["matrix", "[[1,2],[3,4]]", "--input-size", "3x3"],
     "invert-conv": ["invert-conv", "16", "-k", "3", "-s", "2"],
     "solve": ["solve", "16", "32"],
-    "translate": [
-        "translate",
-        "4",
-        "--dims",
-        "1",
-        "-k",
-        "3",
-        "-s",
-        "2",
-        "--from",
-        "tf",
-        "-p",
-        "SAME",
-        "--output-shape",
-        "8",
-    ],
+    "translate": TF_SAME_ODD_CROP,
     "check": ["check", UNET],
     "--help": ["--help"],
 }

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import invoke
+from helpers import TF_SAME_ODD_CROP, invoke
 
 from tconvcalc import UsageError
 from tconvcalc.io import atomic
@@ -34,23 +34,7 @@ JSON_COMMANDS = [
     ["shape", "1x16x32x32", "-k", "2", "-s", "2", "--compare", "--json"],
     ["shape", "3x3", "-k", "3", "-s", "2", "--convention", "onnx", "--auto-pad", "SAME_UPPER", "--json"],
     ["shape", "8", "-k", "3", "--explain", "--json"],
-    [
-        "translate",
-        "4",
-        "--dims",
-        "1",
-        "-k",
-        "3",
-        "-s",
-        "2",
-        "--from",
-        "tf",
-        "-p",
-        "SAME",
-        "--output-shape",
-        "8",
-        "--json",
-    ],
+    [*TF_SAME_ODD_CROP, "--json"],
     ["invert-conv", "24", "-k", "3", "-s", "2", "-p", "1", "--json"],
     ["solve", "16", "32", "--json"],
     ["check", str(EXAMPLES / "dcgan.toml"), "--json"],

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import TF_SAME_ODD_CROP
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,7 +53,7 @@ def _imports(*args: str, code: int = 0) -> tuple[str, str]:
         (("matrix", "--help"), 0),
         (("draw", "--help"), 0),
         (("check", str(ROOT / "examples" / "unet.toml"), "--json"), 0),
-        (tuple("translate 4 --dims 1 -k 3 -s 2 --from tf -p SAME --output-shape 8 --json".split()), 0),
+        ((*TF_SAME_ODD_CROP, "--json"), 0),
         (("shape", "3x3", "--convention", "onnx", "-k", "3", "-s", "2", "--auto-pad", "SAME_UPPER", "--json"), 0),
         (("shape", "7x7", "--layer", "maxpool", "-k", "2", "--json"), 0),
         (("invert-conv", "24", "--dims", "1", "-k", "3", "-s", "2", "-p", "1", "--json"), 0),

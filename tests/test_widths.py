@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import invoke
+from helpers import TF_SAME_ODD_CROP, invoke
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 GRID = json.dumps([[i * 16 + j + 0.5 for j in range(16)] for i in range(16)])
@@ -23,7 +23,7 @@ VIEWS = [
     ["shape", "1x20x6x6", "-k", "5", "-s", "3", "-p", "2", "--out-channels", "10", "--explain"],
     ["shape", "1x16x32x32", "-k", "2", "-s", "2", "--compare"],
     ["shape", "3x3", "--convention", "onnx", "-k", "3", "-s", "2", "--auto-pad", "SAME_UPPER"],
-    ["translate", "4", "--dims", "1", "-k", "3", "-s", "2", "--from", "tf", "-p", "SAME", "--output-shape", "8"],
+    TF_SAME_ODD_CROP,
     ["invert-conv", "24", "-k", "3", "-s", "2", "-p", "1"],
     ["run", GRID, "[[1]]"],
     ["run", GRID, "[[0.333333333]]", "--precision", "9"],
